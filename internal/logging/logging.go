@@ -1,0 +1,88 @@
+// Package logging sets up the CLI's slog logger (text or JSON on stderr)
+// and keeps record contents and credentials out of the logs.
+package logging
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// ErrBadOption is returned for an unknown format or level.
+var ErrBadOption = errors.New("bad logging option")
+
+// Options selects the handler.
+type Options struct {
+	// Format is "text" (default) or "json".
+	Format string
+	// Level is "debug", "info" (default), "warn" or "error".
+	Level string
+}
+
+// sensitiveKeys are attribute keys whose values never reach a log line
+// above debug level: record payloads and anything credential-shaped.
+var sensitiveKeys = map[string]bool{
+	"data": true, "record_data": true, "payload": true,
+	"secret_access_key": true, "session_token": true, "access_key_id": true, "authorization": true,
+}
+
+// New returns a logger writing to w.
+func New(w io.Writer, o Options) (*slog.Logger, error) {
+	level, err := ParseLevel(o.Level)
+	if err != nil {
+		return nil, err
+	}
+	ho := &slog.HandlerOptions{Level: level, ReplaceAttr: redact(level)}
+	switch strings.ToLower(o.Format) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	default:
+		return nil, fmt.Errorf("%w: --log-format %q: want text or json", ErrBadOption, o.Format)
+	}
+}
+
+// ParseLevel maps a level name to a slog.Level; "" is info.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	default:
+		return 0, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", ErrBadOption, s)
+	}
+}
+
+// redact replaces sensitive attributes with "[redacted]" unless the
+// logger runs at debug level, where a user asked to see payloads.
+// Credentials are redacted at every level.
+func redact(level slog.Level) func([]string, slog.Attr) slog.Attr {
+	return func(_ []string, a slog.Attr) slog.Attr {
+		if !sensitiveKeys[a.Key] {
+			return a
+		}
+		if level <= slog.LevelDebug && !isCredential(a.Key) {
+			return a
+		}
+		return slog.String(a.Key, "[redacted]")
+	}
+}
+
+func isCredential(key string) bool {
+	switch key {
+	case "secret_access_key", "session_token", "access_key_id", "authorization":
+		return true
+	}
+	return false
+}
+
+// Discard is a logger that drops everything.
+func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }

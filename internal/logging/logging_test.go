@@ -1,0 +1,63 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestNewFormatsAndRedaction(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       Options
+		wantData   bool // record data visible
+		wantSecret bool
+		wantDebug  bool
+		jsonOutput bool
+	}{
+		{name: "text info hides data", opts: Options{Format: "text", Level: "info"}},
+		{name: "json info hides data", opts: Options{Format: "json", Level: "info"}, jsonOutput: true},
+		{name: "debug shows data never secrets", opts: Options{Format: "text", Level: "debug"}, wantData: true, wantDebug: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l, err := New(&buf, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Info("sent", "stream", "s1", "data", "PAYLOAD-XYZ", "secret_access_key", "SECRET-ABC")
+			l.Debug("debug line")
+			out := buf.String()
+			if got := strings.Contains(out, "PAYLOAD-XYZ"); got != tc.wantData {
+				t.Errorf("payload visible = %v, want %v: %s", got, tc.wantData, out)
+			}
+			if got := strings.Contains(out, "SECRET-ABC"); got != tc.wantSecret {
+				t.Errorf("secret visible = %v, want %v: %s", got, tc.wantSecret, out)
+			}
+			if got := strings.Contains(out, "debug line"); got != tc.wantDebug {
+				t.Errorf("debug visible = %v, want %v", got, tc.wantDebug)
+			}
+			if tc.jsonOutput {
+				first := strings.SplitN(out, "\n", 2)[0]
+				var m map[string]any
+				if err := json.Unmarshal([]byte(first), &m); err != nil {
+					t.Fatalf("not JSON: %q: %v", first, err)
+				}
+				if m["stream"] != "s1" {
+					t.Errorf("stream = %v", m["stream"])
+				}
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	for _, o := range []Options{{Format: "xml"}, {Level: "loud"}} {
+		if _, err := New(&bytes.Buffer{}, o); !errors.Is(err, ErrBadOption) {
+			t.Errorf("New(%+v) error = %v, want ErrBadOption", o, err)
+		}
+	}
+}

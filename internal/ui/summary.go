@@ -1,0 +1,97 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Summary is the end-of-run accounting shown to the user. Read =
+// Delivered + DeadLettered + Rejected once a run has finished.
+type Summary struct {
+	Title               string
+	Read                int64
+	Delivered           int64
+	DeadLettered        int64
+	Rejected            int64
+	PossibleDuplicates  int64
+	Retries             int64
+	FailedPutCount      int64
+	Throttled           int64
+	PutRecordCalls      int64
+	PutRecordBatchCalls int64
+	FirehoseRecords     int64
+	Bytes               int64
+	BilledBytes         int64
+	LatencyP50          time.Duration
+	LatencyP99          time.Duration
+	Elapsed             time.Duration
+	DeadLetterPath      string
+}
+
+// Complete reports whether every record read was delivered.
+func (s Summary) Complete() bool {
+	return s.DeadLettered == 0 && s.Rejected == 0 && s.Delivered == s.Read
+}
+
+// RenderSummary writes s as an aligned two-column table.
+func RenderSummary(w io.Writer, s Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	title := s.Title
+	if title == "" {
+		title = "Summary"
+	}
+	secs := s.Elapsed.Seconds()
+	perSec := func(n float64) float64 {
+		if secs <= 0 {
+			return 0
+		}
+		return n / secs
+	}
+	const mib = 1 << 20
+	rows := [][2]string{
+		{"records read", fmt.Sprint(s.Read)},
+		{"delivered", fmt.Sprint(s.Delivered)},
+		{"dead-lettered", fmt.Sprint(s.DeadLettered)},
+		{"rejected (bad input)", fmt.Sprint(s.Rejected)},
+		{"accounted", accounted(s)},
+		{"possible duplicates", fmt.Sprintf("%d (sent again after a lost response; AWS may have stored them twice)", s.PossibleDuplicates)},
+		{"retries", fmt.Sprint(s.Retries)},
+		{"FailedPutCount (sum of PutRecordBatch responses)", fmt.Sprint(s.FailedPutCount)},
+		{"throttled records", fmt.Sprint(s.Throttled)},
+		{"API calls", fmt.Sprintf("PutRecord %d, PutRecordBatch %d", s.PutRecordCalls, s.PutRecordBatchCalls)},
+		{"elapsed", s.Elapsed.Round(time.Millisecond).String()},
+		{"throughput", fmt.Sprintf("%.0f records/s, %.2f MiB/s", perSec(float64(s.Delivered)), perSec(float64(s.Bytes))/mib)},
+		{"latency p50 / p99", fmt.Sprintf("%s / %s", s.LatencyP50.Round(time.Microsecond), s.LatencyP99.Round(time.Microsecond))},
+		{"bytes sent", fmt.Sprintf("%d in %d Firehose records", s.Bytes, s.FirehoseRecords)},
+		{"billed ingestion (5 KB per record)", fmt.Sprintf("%d bytes (%s the bytes sent)", s.BilledBytes, ratio(s.BilledBytes, s.Bytes))},
+	}
+	if s.DeadLetterPath != "" && (s.DeadLettered > 0 || s.Rejected > 0) {
+		rows = append(rows, [2]string{"dead-letter file", s.DeadLetterPath})
+	}
+	if _, err := fmt.Fprintf(tw, "%s\n", title); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(tw, "  %s\t%s\n", r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
+}
+
+func accounted(s Summary) string {
+	sum := s.Delivered + s.DeadLettered + s.Rejected
+	if sum == s.Read {
+		return fmt.Sprintf("yes: %d = %d + %d + %d", s.Read, s.Delivered, s.DeadLettered, s.Rejected)
+	}
+	return fmt.Sprintf("NO: read %d, accounted %d", s.Read, sum)
+}
+
+func ratio(billed, raw int64) string {
+	if raw == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1fx", float64(billed)/float64(raw))
+}
