@@ -105,7 +105,7 @@ func TestLoadSDKSettings(t *testing.T) {
 // TestServicesAgainstMoto drives every client through the real SDK against
 // moto_server, both with the endpoint option and with AWS_ENDPOINT_URL.
 func TestServicesAgainstMoto(t *testing.T) {
-	moto := motoserver.Start(t)
+	moto := startMoto(t)
 	tests := []struct {
 		name     string
 		opts     Options
@@ -189,7 +189,7 @@ func checkCloudWatchRoundTrip(ctx context.Context, t *testing.T, cw *cloudwatch.
 // TestCloudWatchProtocolChoice checks that the CBOR default is kept for real
 // AWS and that it is what moto cannot serve (so the JSON choice matters).
 func TestCloudWatchProtocolChoice(t *testing.T) {
-	moto := motoserver.Start(t)
+	moto := startMoto(t)
 	cfg, err := Load(t.Context(), Options{EndpointURL: moto.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -203,4 +203,12 @@ func TestCloudWatchProtocolChoice(t *testing.T) {
 	if _, err := cw.ListMetrics(t.Context(), &cloudwatch.ListMetricsInput{}); err != nil {
 		t.Errorf("auto protocol against moto: %v", err)
 	}
+}
+
+func startMoto(t *testing.T) *motoserver.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts moto_server")
+	}
+	return motoserver.Start(t)
 }

@@ -126,6 +126,9 @@ func TestWriteJSONLayout(t *testing.T) {
 // when python3 is available.
 func TestWriteJSONMatchesPython(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts python3")
+	}
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 not on PATH")
