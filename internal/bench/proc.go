@@ -135,8 +135,8 @@ func launchEmulator(ctx context.Context, bin, dir, addr string, attempt int, ext
 }
 
 // stop sends SIGTERM (the emulator flushes its buffers to disk), waits up to
-// grace, then kills. It returns the emulator's peak RSS in bytes.
-func (e *emulatorProc) stop(grace time.Duration) int64 {
+// grace, then kills. It returns the emulator's resource usage.
+func (e *emulatorProc) stop(grace time.Duration) usage {
 	_ = e.cmd.Process.Signal(syscall.SIGTERM)
 	waited := make(chan struct{})
 	go func() {
@@ -150,19 +150,26 @@ func (e *emulatorProc) stop(grace time.Duration) int64 {
 		_ = e.cmd.Process.Kill()
 		<-waited
 	}
-	return maxRSS(e.cmd.ProcessState)
+	return usageOf(e.cmd.ProcessState)
 }
 
-// maxRSS is a finished child's peak resident set size in bytes (Linux
-// reports ru_maxrss in KiB); 0 when unknown.
-func maxRSS(ps *os.ProcessState) int64 {
+// usage is what a finished child used.
+type usage struct {
+	PeakRSS int64         // bytes
+	CPU     time.Duration // user + system
+}
+
+// usageOf reads a finished child's rusage (Linux reports ru_maxrss in KiB);
+// zero when unknown.
+func usageOf(ps *os.ProcessState) usage {
 	if ps == nil {
-		return 0
+		return usage{}
 	}
+	u := usage{CPU: ps.UserTime() + ps.SystemTime()}
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss * 1024
+		u.PeakRSS = ru.Maxrss * 1024
 	}
-	return 0
+	return u
 }
 
 // createStream makes a DirectPut stream with an S3 destination on the
@@ -195,7 +202,7 @@ func createStream(ctx context.Context, url, name string) error {
 type putRun struct {
 	Summary  putSummary
 	Wall     time.Duration // start to exit, as the user waits for it
-	PeakRSS  int64         // bytes
+	Usage    usage
 	ExitCode int
 }
 
@@ -222,7 +229,7 @@ func runPut(ctx context.Context, bin, dir, url, stream, input string, extra []st
 	if cmd.ProcessState == nil {
 		return putRun{}, fmt.Errorf("run put: %w", runErr)
 	}
-	r := putRun{Wall: time.Since(start), PeakRSS: maxRSS(cmd.ProcessState), ExitCode: cmd.ProcessState.ExitCode()}
+	r := putRun{Wall: time.Since(start), Usage: usageOf(cmd.ProcessState), ExitCode: cmd.ProcessState.ExitCode()}
 	var exitErr *exec.ExitError
 	if runErr != nil && !(errors.As(runErr, &exitErr) && r.ExitCode == 1) {
 		return r, fmt.Errorf("%w (exit %d, %v): %s", errPutFailed, r.ExitCode, runErr, tail(logPath))
