@@ -1,0 +1,7 @@
+package producer
+
+import "github.com/aws/smithy-go"
+
+func apiError(code, msg string) error {
+	return &smithy.GenericAPIError{Code: code, Message: msg}
+}

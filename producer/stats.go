@@ -1,0 +1,134 @@
+package producer
+
+import (
+	"math/bits"
+	"sync/atomic"
+	"time"
+)
+
+// Stats are the producer's counters since New. Once every call has
+// returned, Submitted = Delivered + DeadLettered + Rejected.
+type Stats struct {
+	Submitted    int64 // input records handed to the producer (read by Send, passed to PutRecord/PutRecordBatch/Reject)
+	Delivered    int64 // input records the service accepted
+	DeadLettered int64 // input records given up on (retries exhausted, fatal error, shutdown); written to the sink if any
+	Rejected     int64 // input records refused before sending (too large, invalid, Reject)
+
+	// PossibleDuplicates counts records in requests whose outcome was unknown
+	// (timeout, dropped connection) and that were then resent, by the
+	// producer or by the SDK's retryer: such writes may have completed.
+	PossibleDuplicates int64
+	Retries            int64 // input record resends by the producer
+	FailedPutCount     int64 // sum of FailedPutCount over PutRecordBatch responses
+	ThrottledRecords   int64 // Firehose records failed with "Slow down." or in throttled whole requests
+
+	PutRecordCalls      int64 // PutRecord attempts, including the SDK retryer's
+	PutRecordBatchCalls int64 // PutRecordBatch attempts, including the SDK retryer's
+	RequestErrors       int64 // attempts that failed as a whole
+
+	FirehoseRecords int64 // Firehose records delivered (after packing; = Delivered without packing)
+	Bytes           int64 // payload bytes delivered, appended newlines included
+	BilledBytes     int64 // each delivered Firehose record rounded up to 5 KiB (5,120 bytes)
+
+	// LatencyP50 and LatencyP99 are percentiles of successful API calls, read
+	// from a fixed histogram with four buckets per power of two of
+	// microseconds: each value is the upper bound of its bucket, at most about
+	// 25% above the true percentile.
+	LatencyP50, LatencyP99 time.Duration
+}
+
+// Undelivered returns DeadLettered + Rejected.
+func (s Stats) Undelivered() int64 { return s.DeadLettered + s.Rejected }
+
+type stats struct {
+	submitted, delivered, deadLettered, rejected atomic.Int64
+	possibleDuplicates, retries                  atomic.Int64
+	failedPutCount, throttledRecords             atomic.Int64
+	putRecordCalls, putRecordBatchCalls          atomic.Int64
+	requestErrors                                atomic.Int64
+	firehoseRecords, bytes, billedBytes          atomic.Int64
+	latency                                      histogram
+}
+
+// Stats returns a snapshot of the counters. It is cheap and safe to call
+// from any goroutine at any time.
+func (p *Producer) Stats() Stats {
+	s := &p.stats
+	return Stats{
+		Submitted:           s.submitted.Load(),
+		Delivered:           s.delivered.Load(),
+		DeadLettered:        s.deadLettered.Load(),
+		Rejected:            s.rejected.Load(),
+		PossibleDuplicates:  s.possibleDuplicates.Load(),
+		Retries:             s.retries.Load(),
+		FailedPutCount:      s.failedPutCount.Load(),
+		ThrottledRecords:    s.throttledRecords.Load(),
+		PutRecordCalls:      s.putRecordCalls.Load(),
+		PutRecordBatchCalls: s.putRecordBatchCalls.Load(),
+		RequestErrors:       s.requestErrors.Load(),
+		FirehoseRecords:     s.firehoseRecords.Load(),
+		Bytes:               s.bytes.Load(),
+		BilledBytes:         s.billedBytes.Load(),
+		LatencyP50:          s.latency.quantile(0.50),
+		LatencyP99:          s.latency.quantile(0.99),
+	}
+}
+
+// billed rounds a Firehose record size up to the 5 KiB billing unit.
+func billed(size int) int64 {
+	return int64((size + BilledRecordUnit - 1) / BilledRecordUnit * BilledRecordUnit)
+}
+
+// histogram counts durations in log-linear buckets of microseconds: values
+// below 4 µs have their own bucket, then each power of two is split in four.
+const histogramBuckets = 4 * 40
+
+type histogram struct {
+	counts [histogramBuckets]atomic.Int64
+}
+
+func bucketOf(d time.Duration) int {
+	us := d.Microseconds()
+	if us < 4 {
+		return int(max(us, 0))
+	}
+	e := bits.Len64(uint64(us)) - 1 // floor(log2 us) >= 2
+	top := int(us >> (e - 2))       // 4..7
+	return min((e-2)*4+top, histogramBuckets-1)
+}
+
+// bucketUpper is the exclusive upper bound of bucket i.
+func bucketUpper(i int) time.Duration {
+	if i < 4 {
+		return time.Duration(i+1) * time.Microsecond
+	}
+	e := i/4 + 1
+	top := i%4 + 4
+	return time.Duration(int64(top+1)<<(e-2)) * time.Microsecond
+}
+
+func (h *histogram) observe(d time.Duration) { h.counts[bucketOf(d)].Add(1) }
+
+// quantile returns the upper bound of the bucket holding quantile q, or 0
+// when nothing was observed.
+func (h *histogram) quantile(q float64) time.Duration {
+	var snapshot [histogramBuckets]int64
+	var total int64
+	for i := range h.counts {
+		snapshot[i] = h.counts[i].Load()
+		total += snapshot[i]
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := int64(q*float64(total) + 0.999999)
+	rank = max(rank, 1)
+	var cum int64
+	for i, c := range snapshot {
+		cum += c
+		if cum >= rank {
+			return bucketUpper(i)
+		}
+	}
+	return bucketUpper(histogramBuckets - 1)
+}
