@@ -115,6 +115,22 @@ func isManaged(tags map[string]string, stream string) bool {
 	return tags[TagManaged] == "true" && tags[TagStream] == stream
 }
 
+// cloudFormationStackTag is the tag CloudFormation puts on the resources of
+// a stack; such resources are the stack's to delete.
+const cloudFormationStackTag = "aws:cloudformation:stack-name"
+
+// teardownRefusal says why Teardown must not delete a resource with these
+// tags, or "" when it may.
+func teardownRefusal(tags map[string]string, stream string) string {
+	switch {
+	case !isManaged(tags, stream):
+		return managedNote(tags, stream)
+	case tags[cloudFormationStackTag] != "":
+		return fmt.Sprintf("belongs to CloudFormation stack %q; delete the stack instead", tags[cloudFormationStackTag])
+	}
+	return ""
+}
+
 func managedNote(tags map[string]string, stream string) string {
 	if tags[TagManaged] == "true" && tags[TagStream] != stream {
 		return fmt.Sprintf("tagged for stream %q, not %q", tags[TagStream], stream)

@@ -151,3 +151,25 @@ func TestPollStopsWhenContextIsCancelled(t *testing.T) {
 		}
 	})
 }
+
+func TestTeardownRefusal(t *testing.T) {
+	tests := []struct {
+		name string
+		tags map[string]string
+		want string // substring; "" means deletable
+	}{
+		{"managed for this stream", map[string]string{TagManaged: "true", TagStream: "s"}, ""},
+		{"no tags", map[string]string{}, "not created by firehose setup"},
+		{"managed flag false", map[string]string{TagManaged: "false", TagStream: "s"}, "not created by firehose setup"},
+		{"other stream", map[string]string{TagManaged: "true", TagStream: "other"}, `tagged for stream "other"`},
+		{"from a CloudFormation stack", map[string]string{TagManaged: "true", TagStream: "s", "aws:cloudformation:stack-name": "firehose-scenario"}, `CloudFormation stack "firehose-scenario"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := teardownRefusal(tt.tags, "s")
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("teardownRefusal(%v) = %q, want %q", tt.tags, got, tt.want)
+			}
+		})
+	}
+}

@@ -129,8 +129,8 @@ func Teardown(ctx context.Context, c Clients, o TeardownOptions, confirm Confirm
 		}
 		if !gone {
 			res.Bucket.Status = StatusDeleted
+			logger.Info("bucket deleted", slog.String("bucket", o.Bucket), slog.Int("objects", n))
 		}
-		logger.Info("bucket deleted", slog.String("bucket", o.Bucket), slog.Int("objects", n))
 	}
 	if roleExists {
 		gone, err := deleteRole(ctx, c.IAM, o.RoleName)
@@ -139,8 +139,8 @@ func Teardown(ctx context.Context, c Clients, o TeardownOptions, confirm Confirm
 		}
 		if !gone {
 			res.Role.Status = StatusDeleted
+			logger.Info("role deleted", slog.String("role", o.RoleName))
 		}
-		logger.Info("role deleted", slog.String("role", o.RoleName))
 	}
 	return res, nil
 }
@@ -156,8 +156,7 @@ func checkManaged(ctx context.Context, c Clients, o TeardownOptions, res *Teardo
 	}
 	if stream {
 		res.Stream.Managed = isManaged(tags, o.Stream)
-		if !res.Stream.Managed {
-			res.Stream.Note = managedNote(tags, o.Stream)
+		if res.Stream.Note = teardownRefusal(tags, o.Stream); res.Stream.Note != "" {
 			refusals = append(refusals, fmt.Sprintf("delivery stream %s: %s", o.Stream, res.Stream.Note))
 		}
 	}
@@ -168,8 +167,7 @@ func checkManaged(ctx context.Context, c Clients, o TeardownOptions, res *Teardo
 		}
 		if bucket {
 			res.Bucket.Managed = isManaged(tags, o.Stream)
-			if !res.Bucket.Managed {
-				res.Bucket.Note = managedNote(tags, o.Stream)
+			if res.Bucket.Note = teardownRefusal(tags, o.Stream); res.Bucket.Note != "" {
 				refusals = append(refusals, fmt.Sprintf("bucket %s: %s (--keep-bucket leaves it)", o.Bucket, res.Bucket.Note))
 			}
 		}
@@ -180,8 +178,7 @@ func checkManaged(ctx context.Context, c Clients, o TeardownOptions, res *Teardo
 	}
 	if role {
 		res.Role.Managed = isManaged(tags, o.Stream)
-		if !res.Role.Managed {
-			res.Role.Note = managedNote(tags, o.Stream)
+		if res.Role.Note = teardownRefusal(tags, o.Stream); res.Role.Note != "" {
 			refusals = append(refusals, fmt.Sprintf("role %s: %s", o.RoleName, res.Role.Note))
 		}
 	}
