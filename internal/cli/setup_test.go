@@ -62,6 +62,9 @@ func TestSetupFlagErrors(t *testing.T) {
 }
 
 func TestSetupAndTeardownCommandsAgainstMoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
 	srv := motoserver.Start(t)
 	common := []string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--log-level", "error"}
 	setup := append([]string{"setup", "--stream", "cli-stream", "--bucket", "cli-bucket"}, common...)

@@ -50,6 +50,9 @@ func TestTeardownPrompt(t *testing.T) {
 }
 
 func TestRunTeardownAsksOnTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
 	srv := motoserver.Start(t)
 	tests := []struct {
 		name       string

@@ -25,6 +25,9 @@ type motoClients struct {
 
 func startMoto(t *testing.T) motoClients {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts moto_server; skipped with -short")
+	}
 	srv := motoserver.Start(t)
 	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("us-east-1"), config.WithBaseEndpoint(srv.URL))
 	if err != nil {

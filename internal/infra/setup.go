@@ -476,8 +476,8 @@ func createStream(ctx context.Context, fh FirehoseAPI, o SetupOptions, id identi
 			Prefix:            aws.String(o.Prefix),
 			ErrorOutputPrefix: aws.String(o.ErrorPrefix),
 			BufferingHints: &fhtypes.BufferingHints{
-				SizeInMBs:         aws.Int32(int32(o.BufferSizeMB)),
-				IntervalInSeconds: aws.Int32(int32(o.BufferInterval / time.Second)),
+				SizeInMBs:         aws.Int32(int32(o.BufferSizeMB)),                 //nolint:gosec // validate() keeps it within 1-128
+				IntervalInSeconds: aws.Int32(int32(o.BufferInterval / time.Second)), //nolint:gosec // validate() keeps it within 0-900
 			},
 			CompressionFormat: fhtypes.CompressionFormatUncompressed,
 			CloudWatchLoggingOptions: &fhtypes.CloudWatchLoggingOptions{
