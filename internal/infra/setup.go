@@ -200,8 +200,10 @@ func ensureBucket(ctx context.Context, c Clients, o SetupOptions, id identity, l
 		if r.Status, err = createBucket(ctx, c, o); err != nil {
 			return r, err
 		}
-	case httpStatus(err) == http.StatusForbidden || httpStatus(err) == http.StatusMovedPermanently:
+	case httpStatus(err) == http.StatusForbidden:
 		return r, fmt.Errorf("bucket %s: %w: %w", o.Bucket, ErrBucketNotOwned, err)
+	case httpStatus(err) == http.StatusMovedPermanently:
+		return r, fmt.Errorf("bucket %s: %w: it exists in a region other than %s (or in another account): %w", o.Bucket, ErrBucketNotOwned, orDefault(c.Region, "us-east-1"), err)
 	default:
 		return r, fmt.Errorf("bucket %s: head: %w", o.Bucket, err)
 	}

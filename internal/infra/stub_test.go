@@ -19,6 +19,8 @@ import (
 type scriptedFirehose struct {
 	FirehoseAPI // unused methods panic if called
 	creates     []error
+	deletes     []error
+	deleteCalls int
 	statuses    []fhtypes.DeliveryStreamStatus
 	createCalls int
 	descCalls   int
@@ -28,6 +30,12 @@ func (f *scriptedFirehose) CreateDeliveryStream(context.Context, *firehose.Creat
 	err := f.creates[min(f.createCalls, len(f.creates)-1)]
 	f.createCalls++
 	return &firehose.CreateDeliveryStreamOutput{}, err
+}
+
+func (f *scriptedFirehose) DeleteDeliveryStream(context.Context, *firehose.DeleteDeliveryStreamInput, ...func(*firehose.Options)) (*firehose.DeleteDeliveryStreamOutput, error) {
+	err := f.deletes[min(f.deleteCalls, len(f.deletes)-1)]
+	f.deleteCalls++
+	return &firehose.DeleteDeliveryStreamOutput{}, err
 }
 
 func (f *scriptedFirehose) DescribeDeliveryStream(context.Context, *firehose.DescribeDeliveryStreamInput, ...func(*firehose.Options)) (*firehose.DescribeDeliveryStreamOutput, error) {
@@ -48,6 +56,8 @@ func TestCreateStreamRetriesWhileRoleIsNotUsable(t *testing.T) {
 	tests := []struct {
 		name        string
 		creates     []error
+		deletes     []error
+		deleteCalls int
 		wantErr     error // nil, ErrTimeout, or matched with errors.As for the SDK type
 		wantStatus  Status
 		wantCalls   int // exact, or minimum when wantErr is ErrTimeout
@@ -170,6 +180,43 @@ func TestTeardownRefusal(t *testing.T) {
 			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
 				t.Errorf("teardownRefusal(%v) = %q, want %q", tt.tags, got, tt.want)
 			}
+		})
+	}
+}
+
+func TestDeleteStream(t *testing.T) {
+	inUse := &fhtypes.ResourceInUseException{Message: aws.String("stream is CREATING")}
+	notFound := &fhtypes.ResourceNotFoundException{Message: aws.String("not found")}
+	const deleting = fhtypes.DeliveryStreamStatusDeleting
+	tests := []struct {
+		name        string
+		deletes     []error
+		statuses    []fhtypes.DeliveryStreamStatus // "" is not found
+		wantGone    bool
+		wantErr     error
+		wantDeletes int
+	}{
+		{name: "deleted and waited for", deletes: []error{nil}, statuses: []fhtypes.DeliveryStreamStatus{deleting, deleting, ""}, wantDeletes: 1},
+		{name: "already gone", deletes: []error{notFound}, statuses: []fhtypes.DeliveryStreamStatus{""}, wantGone: true, wantDeletes: 1},
+		{name: "still creating, then deleted", deletes: []error{inUse, inUse, nil}, statuses: []fhtypes.DeliveryStreamStatus{""}, wantDeletes: 3},
+		{name: "never deletable", deletes: []error{inUse}, statuses: []fhtypes.DeliveryStreamStatus{""}, wantErr: ErrTimeout},
+		{name: "never disappears", deletes: []error{nil}, statuses: []fhtypes.DeliveryStreamStatus{deleting}, wantErr: ErrTimeout, wantDeletes: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fh := &scriptedFirehose{deletes: tt.deletes, statuses: tt.statuses}
+				gone, err := deleteStream(t.Context(), fh, TeardownOptions{Stream: "s", WaitTimeout: time.Minute}, discardIfNil(nil))
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("deleteStream error = %v, want %v", err, tt.wantErr)
+				}
+				if gone != tt.wantGone {
+					t.Errorf("gone = %v, want %v", gone, tt.wantGone)
+				}
+				if tt.wantDeletes > 0 && fh.deleteCalls != tt.wantDeletes {
+					t.Errorf("DeleteDeliveryStream calls = %d, want %d", fh.deleteCalls, tt.wantDeletes)
+				}
+			})
 		})
 	}
 }

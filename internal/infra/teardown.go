@@ -43,7 +43,9 @@ type TeardownResult struct {
 	ObjectsDeleted int
 }
 
-// Resources lists the resources in the order Teardown handles them.
+// Resources lists the resources in the order Teardown handles them; a
+// resource with an empty Status (the bucket with KeepBucket and no Bucket
+// name) was not considered.
 func (r TeardownResult) Resources() []Resource {
 	return []Resource{r.Stream, r.Bucket, r.Role}
 }
@@ -93,7 +95,10 @@ func Teardown(ctx context.Context, c Clients, o TeardownOptions, confirm Confirm
 	}
 
 	deleteBucket := bucketExists && !o.KeepBucket
-	if o.KeepBucket {
+	switch {
+	case o.KeepBucket && o.Bucket == "":
+		res.Bucket.Status = "" // not named: left out of the report
+	case o.KeepBucket:
 		res.Bucket.Status, res.Bucket.Note = StatusKept, "kept as asked"
 	}
 	if deleteBucket && confirm != nil {
@@ -211,13 +216,32 @@ func roleTags(ctx context.Context, iamc IAMAPI, role string) (map[string]string,
 // deleteStream deletes the stream and waits until DescribeDeliveryStream no
 // longer finds it; gone reports that it had already disappeared.
 func deleteStream(ctx context.Context, fh FirehoseAPI, o TeardownOptions, logger *slog.Logger) (gone bool, err error) {
-	_, err = fh.DeleteDeliveryStream(ctx, &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String(o.Stream)})
-	var missing *fhtypes.ResourceNotFoundException
-	switch {
-	case errors.As(err, &missing):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("delivery stream %s: delete: %w", o.Stream, err)
+	// A stream still CREATING cannot be deleted yet (ResourceInUseException):
+	// retry until it can, within the same time budget.
+	var lastErr error
+	err = poll(ctx, o.WaitTimeout, maxPollDelay, "delete delivery stream "+o.Stream, func(ctx context.Context) (bool, error) {
+		_, err := fh.DeleteDeliveryStream(ctx, &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String(o.Stream)})
+		var missing *fhtypes.ResourceNotFoundException
+		var inUse *fhtypes.ResourceInUseException
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.As(err, &missing):
+			gone = true
+			return true, nil
+		case errors.As(err, &inUse):
+			lastErr = err
+			logger.Info("delivery stream cannot be deleted yet (still being created?); retrying")
+			return false, nil
+		default:
+			return false, fmt.Errorf("delivery stream %s: delete: %w", o.Stream, err)
+		}
+	})
+	if errors.Is(err, ErrTimeout) && lastErr != nil {
+		return false, fmt.Errorf("%w (last error: %w)", err, lastErr)
+	}
+	if err != nil || gone {
+		return gone, err
 	}
 	err = poll(ctx, o.WaitTimeout, maxPollDelay, "wait for delivery stream "+o.Stream+" to be deleted", func(ctx context.Context) (bool, error) {
 		d, err := describeStream(ctx, fh, o.Stream)
