@@ -53,31 +53,35 @@ func (o recordOutcome) apiError() *apiError {
 }
 
 func (s *Server) serveFirehose(w http.ResponseWriter, r *http.Request, op string) {
-	if !s.sleepLatency(r) {
+	// Read the body before the injected latency: net/http notices a client
+	// that gives up (and cancels r.Context) only once the body is consumed.
+	body, err := readBody(r)
+	if err == nil && !s.sleepLatency(r) {
 		return
 	}
-	var err error
-	switch op {
-	case "PutRecordBatch":
-		err = s.putRecordBatch(w, r)
-	case "PutRecord":
-		err = s.putRecord(w, r)
-	case "CreateDeliveryStream":
-		err = s.createDeliveryStream(w, r)
-	case "DescribeDeliveryStream":
-		err = s.describeDeliveryStream(w, r)
-	case "ListDeliveryStreams":
-		err = s.listDeliveryStreams(w, r)
-	case "DeleteDeliveryStream":
-		err = s.deleteDeliveryStream(w, r)
-	case "ListTagsForDeliveryStream":
-		err = s.listTags(w, r)
-	case "TagDeliveryStream":
-		err = s.tagDeliveryStream(w, r)
-	case "UntagDeliveryStream":
-		err = s.untagDeliveryStream(w, r)
-	default:
-		err = &apiError{code: codeUnknownOperation, message: "the emulator does not implement Firehose operation " + op, status: http.StatusBadRequest}
+	if err == nil {
+		switch op {
+		case "PutRecordBatch":
+			err = s.putRecordBatch(w, body)
+		case "PutRecord":
+			err = s.putRecord(w, body)
+		case "CreateDeliveryStream":
+			err = s.createDeliveryStream(w, body)
+		case "DescribeDeliveryStream":
+			err = s.describeDeliveryStream(w, body)
+		case "ListDeliveryStreams":
+			err = s.listDeliveryStreams(w, body)
+		case "DeleteDeliveryStream":
+			err = s.deleteDeliveryStream(w, body)
+		case "ListTagsForDeliveryStream":
+			err = s.listTags(w, body)
+		case "TagDeliveryStream":
+			err = s.tagDeliveryStream(w, body)
+		case "UntagDeliveryStream":
+			err = s.untagDeliveryStream(w, body)
+		default:
+			err = &apiError{code: codeUnknownOperation, message: "the emulator does not implement Firehose operation " + op, status: http.StatusBadRequest}
+		}
 	}
 	if err != nil {
 		var ae *apiError
@@ -134,17 +138,23 @@ func writeFirehoseValue(w http.ResponseWriter, v any) error {
 	return nil
 }
 
-// decodeFirehose reads a JSON request body into v, mapping problems to the
-// errors the service answers.
-func decodeFirehose(r *http.Request, v any) error {
+// readBody reads the whole request body; a body over the size cap can only
+// be a batch over 4 MiB.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return invalidArgument(messageRecordsTooLarge)
+			return nil, invalidArgument(messageRecordsTooLarge)
 		}
-		return serializationError("could not read the request body")
+		return nil, serializationError("could not read the request body")
 	}
+	return body, nil
+}
+
+// decodeFirehose decodes a JSON request body into v, mapping problems to
+// the errors the service answers.
+func decodeFirehose(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
@@ -195,10 +205,10 @@ type putRecordBatchInput struct {
 	Records            []struct{ Data []byte }
 }
 
-func (s *Server) putRecord(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) putRecord(w http.ResponseWriter, body []byte) error {
 	start := s.cfg.now()
 	var in putRecordInput
-	if err := decodeFirehose(r, &in); err != nil {
+	if err := decodeFirehose(body, &in); err != nil {
 		return err
 	}
 	if err := validateStreamName(in.DeliveryStreamName, "deliveryStreamName"); err != nil {
@@ -237,18 +247,18 @@ func (s *Server) putRecord(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	ids := newRecordIDs()
-	body := make([]byte, 0, 96)
-	body = append(body, `{"Encrypted":false,"RecordId":"`...)
-	body = ids.append(body, 0)
-	body = append(body, `"}`...)
-	writeFirehoseJSON(w, body)
+	out := make([]byte, 0, 96)
+	out = append(out, `{"Encrypted":false,"RecordId":"`...)
+	out = ids.append(out, 0)
+	out = append(out, `"}`...)
+	writeFirehoseJSON(w, out)
 	return nil
 }
 
-func (s *Server) putRecordBatch(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte) error {
 	start := s.cfg.now()
 	var in putRecordBatchInput
-	if err := decodeFirehose(r, &in); err != nil {
+	if err := decodeFirehose(body, &in); err != nil {
 		return err
 	}
 	if err := validateStreamName(in.DeliveryStreamName, "deliveryStreamName"); err != nil {
@@ -527,11 +537,7 @@ func (s *Server) streamARN(name string) string {
 	return fmt.Sprintf("arn:aws:firehose:%s:%s:deliverystream/%s", s.cfg.region, s.cfg.accountID, name)
 }
 
-func (s *Server) createDeliveryStream(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return serializationError("could not read the request body")
-	}
+func (s *Server) createDeliveryStream(w http.ResponseWriter, body []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return serializationError("Malformed request body: " + err.Error())
@@ -555,7 +561,10 @@ func (s *Server) createDeliveryStream(w http.ResponseWriter, r *http.Request) er
 	default:
 		return invalidArgument("the emulator supports DeliveryStreamType DirectPut only, not " + in.DeliveryStreamType)
 	}
-	var dest destination
+	var (
+		dest destination
+		err  error
+	)
 	switch {
 	case in.S3DestinationConfiguration != nil && in.ExtendedS3DestinationConfiguration != nil:
 		return invalidArgument("Only one destination configuration is allowed.")
@@ -609,9 +618,9 @@ type streamNameInput struct {
 	DeliveryStreamName string
 }
 
-func (s *Server) describeDeliveryStream(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) describeDeliveryStream(w http.ResponseWriter, body []byte) error {
 	var in streamNameInput
-	if err := decodeFirehose(r, &in); err != nil {
+	if err := decodeFirehose(body, &in); err != nil {
 		return err
 	}
 	if err := validateStreamName(in.DeliveryStreamName, "deliveryStreamName"); err != nil {
@@ -680,9 +689,9 @@ type listDeliveryStreamsInput struct {
 	ExclusiveStartDeliveryStreamName string
 }
 
-func (s *Server) listDeliveryStreams(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) listDeliveryStreams(w http.ResponseWriter, body []byte) error {
 	var in listDeliveryStreamsInput
-	if err := decodeFirehose(r, &in); err != nil {
+	if err := decodeFirehose(body, &in); err != nil {
 		return err
 	}
 	limit := 10
@@ -713,9 +722,9 @@ func (s *Server) listDeliveryStreams(w http.ResponseWriter, r *http.Request) err
 	return writeFirehoseValue(w, map[string]any{"DeliveryStreamNames": names, "HasMoreDeliveryStreams": more})
 }
 
-func (s *Server) deleteDeliveryStream(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) deleteDeliveryStream(w http.ResponseWriter, body []byte) error {
 	var in streamNameInput
-	if err := decodeFirehose(r, &in); err != nil {
+	if err := decodeFirehose(body, &in); err != nil {
 		return err
 	}
 	if err := validateStreamName(in.DeliveryStreamName, "deliveryStreamName"); err != nil {
@@ -748,9 +757,9 @@ type tagsInput struct {
 	TagKeys            []string
 }
 
-func (s *Server) tagsTarget(r *http.Request) (*stream, tagsInput, error) {
+func (s *Server) tagsTarget(body []byte) (*stream, tagsInput, error) {
 	var in tagsInput
-	if err := decodeFirehose(r, &in); err != nil {
+	if err := decodeFirehose(body, &in); err != nil {
 		return nil, in, err
 	}
 	if err := validateStreamName(in.DeliveryStreamName, "deliveryStreamName"); err != nil {
@@ -763,8 +772,8 @@ func (s *Server) tagsTarget(r *http.Request) (*stream, tagsInput, error) {
 	return st, in, nil
 }
 
-func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
-	st, _, err := s.tagsTarget(r)
+func (s *Server) listTags(w http.ResponseWriter, body []byte) error {
+	st, _, err := s.tagsTarget(body)
 	if err != nil {
 		return err
 	}
@@ -778,8 +787,8 @@ func (s *Server) listTags(w http.ResponseWriter, r *http.Request) error {
 	return writeFirehoseValue(w, map[string]any{"Tags": tags, "HasMoreTags": false})
 }
 
-func (s *Server) tagDeliveryStream(w http.ResponseWriter, r *http.Request) error {
-	st, in, err := s.tagsTarget(r)
+func (s *Server) tagDeliveryStream(w http.ResponseWriter, body []byte) error {
+	st, in, err := s.tagsTarget(body)
 	if err != nil {
 		return err
 	}
@@ -791,8 +800,8 @@ func (s *Server) tagDeliveryStream(w http.ResponseWriter, r *http.Request) error
 	return writeFirehoseValue(w, struct{}{})
 }
 
-func (s *Server) untagDeliveryStream(w http.ResponseWriter, r *http.Request) error {
-	st, in, err := s.tagsTarget(r)
+func (s *Server) untagDeliveryStream(w http.ResponseWriter, body []byte) error {
+	st, in, err := s.tagsTarget(body)
 	if err != nil {
 		return err
 	}

@@ -1,8 +1,11 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,10 +41,31 @@ func startServer(t *testing.T, opts ...Option) (*Server, string) {
 	return srv, url
 }
 
+// bufferedHTTPClient reads each response body completely before the SDK
+// sees the response. The SDK closes the request body as soon as Do returns;
+// if net/http's write loop has not yet read that body to EOF, it closes the
+// connection under the unread response ("deserialization failed ... use of
+// closed network connection" on a 200, aws/aws-sdk-go-v2#2737). It happens
+// mostly under -race; the SDK retries it by default, which would duplicate
+// records here, so the tests take the response off the wire first.
+type bufferedHTTPClient struct{ c *http.Client }
+
+func (b bufferedHTTPClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := b.c.Do(req)
+	if err != nil {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, err
+}
+
 func awsConfig() aws.Config {
 	return aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		HTTPClient:  bufferedHTTPClient{c: &http.Client{}},
 	}
 }
 

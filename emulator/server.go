@@ -21,9 +21,11 @@
 package emulator
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -410,6 +412,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		// The SDK gzips PutMetricData bodies (the requestCompression trait).
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, "bad gzip body", http.StatusBadRequest)
+			return
+		}
+		defer zr.Close()
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(zr, maxRequestBody), zr}
+	}
 	if op, ok := strings.CutPrefix(r.URL.Path, cborPathPrefix); ok {
 		s.serveCloudWatch(w, r, op, cborCodec{})
 		return
