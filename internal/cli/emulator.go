@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/firehose-tools/firehose/emulator"
+)
+
+// emulatorCloseTimeout bounds how long a stopping emulator waits for
+// in-flight requests; the buffers are written to disk in any case.
+const emulatorCloseTimeout = 30 * time.Second
+
+// emulatorOptions are the flags of `firehose emulator`.
+type emulatorOptions struct {
+	Addr                   string
+	DataDir                string
+	Quota                  string
+	QuotaRecordsPerSecond  int
+	QuotaRequestsPerSecond int
+	QuotaBytesPerSecond    int64
+	FaultSeed              int64
+	FaultRequestErrorRate  float64
+	FaultRecordErrorRate   float64
+	FaultLostResponseRate  float64
+	FaultLatency           time.Duration
+	MetricsDelay           time.Duration
+}
+
+func (o *emulatorOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Addr, "addr", "127.0.0.1:4566", "address to listen on (loopback unless you mean to expose it)")
+	fs.StringVar(&o.DataDir, "data-dir", "", "directory for the delivered files, DIR/<bucket>/<prefix>YYYY/MM/DD/HH/... (default: a new temporary directory, kept)")
+	fs.StringVar(&o.Quota, "quota", "default", "per-stream quotas: default (us-east-1 DirectPut: 500,000 records/s, 2,000 requests/s, 5 MiB/s) or none")
+	fs.IntVar(&o.QuotaRecordsPerSecond, "quota-records-per-second", 0, "records/s quota per stream (default 500000)")
+	fs.IntVar(&o.QuotaRequestsPerSecond, "quota-requests-per-second", 0, "Put requests/s quota per stream (default 2000)")
+	fs.Int64Var(&o.QuotaBytesPerSecond, "quota-bytes-per-second", 0, "bytes/s quota per stream (default 5242880)")
+	fs.Int64Var(&o.FaultSeed, "fault-seed", 0, "seed of the fault injection; the same seed and requests fail the same way")
+	fs.Float64Var(&o.FaultRequestErrorRate, "fault-request-error-rate", 0, "probability (0 to 1) that a Put request fails whole with HTTP 500")
+	fs.Float64Var(&o.FaultRecordErrorRate, "fault-record-error-rate", 0, "probability (0 to 1) that a record fails inside a 200 response")
+	fs.Float64Var(&o.FaultLostResponseRate, "fault-lost-response-rate", 0, "probability (0 to 1) that a Put request is delivered but its connection dropped unanswered")
+	fs.DurationVar(&o.FaultLatency, "fault-latency", 0, "delay before every Firehose answer")
+	fs.DurationVar(&o.MetricsDelay, "metrics-delay", 0, "how long after a request its CloudWatch datapoints become readable")
+}
+
+// serverOptions turns the flags into emulator options.
+func (o *emulatorOptions) serverOptions(fs *pflag.FlagSet) ([]emulator.Option, error) {
+	var opts []emulator.Option
+	if o.DataDir != "" {
+		opts = append(opts, emulator.DataDir(o.DataDir))
+	}
+	quotaFlagSet := o.QuotaRecordsPerSecond != 0 || o.QuotaRequestsPerSecond != 0 || o.QuotaBytesPerSecond != 0
+	if fs != nil {
+		quotaFlagSet = fs.Changed("quota-records-per-second") || fs.Changed("quota-requests-per-second") || fs.Changed("quota-bytes-per-second")
+	}
+	switch o.Quota {
+	case "none":
+		if quotaFlagSet {
+			return nil, usageErrorf("--quota none turns quotas off; drop the --quota-*-per-second flags or use --quota default")
+		}
+		opts = append(opts, emulator.NoQuotas())
+	case "default":
+		if o.QuotaRecordsPerSecond < 0 || o.QuotaRequestsPerSecond < 0 || o.QuotaBytesPerSecond < 0 {
+			return nil, usageErrorf("--quota-*-per-second must not be negative")
+		}
+		opts = append(opts, emulator.Quotas(emulator.QuotaConfig{
+			RecordsPerSecond:  o.QuotaRecordsPerSecond,
+			RequestsPerSecond: o.QuotaRequestsPerSecond,
+			BytesPerSecond:    o.QuotaBytesPerSecond,
+		}))
+	default:
+		return nil, usageErrorf("--quota must be default or none, got %q", o.Quota)
+	}
+	opts = append(opts,
+		emulator.Faults(emulator.FaultConfig{
+			Seed:             o.FaultSeed,
+			RequestErrorRate: o.FaultRequestErrorRate,
+			RecordErrorRate:  o.FaultRecordErrorRate,
+			LostResponseRate: o.FaultLostResponseRate,
+			Latency:          o.FaultLatency,
+		}),
+		emulator.MetricsDelay(o.MetricsDelay),
+	)
+	return opts, nil
+}
+
+func newEmulatorCommand(g *globalOptions) *cobra.Command {
+	var opts emulatorOptions
+	cmd := &cobra.Command{
+		Use:   "emulator",
+		Short: "Run a local Firehose + CloudWatch endpoint (limits, quotas, faults, metrics, S3-layout files)",
+		Long: `Run the emulator until interrupted. It speaks the Firehose API (AWS JSON 1.1) and the CloudWatch
+metric API (rpc-v2-cbor for the Go SDK, AWS JSON 1.0 for the AWS CLI) on one address, enforces the
+per-call limits (500 records, 1,000 KiB per record, 4 MiB per call) and the per-stream quotas, and
+writes delivered records like the S3 destination does, under the data directory:
+
+  DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>
+
+Point any client at it with --endpoint-url http://127.0.0.1:4566 (or AWS_ENDPOINT_URL) and fake
+credentials. On SIGINT or SIGTERM it writes every buffered record to disk and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runEmulatorWithFlags(cmd.Context(), g, opts, cmd.Flags())
+		},
+	}
+	opts.addFlags(cmd.Flags())
+	return cmd
+}
+
+// runEmulator runs the emulator until ctx is cancelled, then closes it,
+// which writes every buffer to disk.
+func runEmulator(ctx context.Context, g *globalOptions, opts emulatorOptions) error {
+	return runEmulatorWithFlags(ctx, g, opts, nil)
+}
+
+func runEmulatorWithFlags(ctx context.Context, g *globalOptions, opts emulatorOptions, fs *pflag.FlagSet) error {
+	logger := g.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	serverOpts, err := opts.serverOptions(fs)
+	if err != nil {
+		return err
+	}
+	serverOpts = append(serverOpts, emulator.Logger(logger.WithGroup("emulator")))
+	if g.Region != "" {
+		serverOpts = append(serverOpts, emulator.Region(g.Region))
+	}
+	srv, err := emulator.New(serverOpts...)
+	if errors.Is(err, emulator.ErrInvalidOption) {
+		return usageErrorf("%w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("start emulator: %w", err)
+	}
+	url, err := srv.Start(opts.Addr)
+	if err != nil {
+		_ = srv.Close(context.WithoutCancel(ctx))
+		return fmt.Errorf("start emulator: %w", err)
+	}
+	if _, err := fmt.Fprintf(g.stdio.Out, "emulator listening on %s, data in %s\n", url, srv.DataDir()); err != nil {
+		logger.Warn("could not write the listening line", slog.Any("error", err))
+	}
+
+	<-ctx.Done()
+
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), emulatorCloseTimeout)
+	defer cancel()
+	err = srv.Close(closeCtx)
+	if g.signals != nil {
+		// A signal is how the emulator is meant to stop: exit 0, not 130/143.
+		g.signals.clearExitCode()
+	}
+	if err != nil {
+		return fmt.Errorf("stop emulator: %w", err)
+	}
+	logger.Info("emulator stopped", slog.String("data_dir", srv.DataDir()))
+	return nil
+}
