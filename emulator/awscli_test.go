@@ -115,6 +115,26 @@ func TestAWSCLIAgainstTheEmulator(t *testing.T) {
 		t.Errorf("IncomingRecords sum = %v, want 3 (response %v)", sum, stats)
 	}
 
+	queries := `[{"Id":"r","MetricStat":{"Metric":{"Namespace":"AWS/Firehose","MetricName":"IncomingRecords","Dimensions":[{"Name":"DeliveryStreamName","Value":"cli"}]},"Period":300,"Stat":"Sum"}}]`
+	data := mustAWS(t, url, "cloudwatch", "get-metric-data", "--metric-data-queries", queries,
+		"--start-time", now.Add(-10*time.Minute).Format(time.RFC3339), "--end-time", now.Add(time.Minute).Format(time.RFC3339))
+	results, _ := data["MetricDataResults"].([]any)
+	sum = 0
+	for _, r := range results {
+		res, _ := r.(map[string]any)
+		values, _ := res["Values"].([]any)
+		for _, v := range values {
+			f, _ := v.(float64)
+			sum += f
+		}
+		if ts, _ := res["Timestamps"].([]any); len(ts) != len(values) || res["StatusCode"] != "Complete" {
+			t.Errorf("get-metric-data result %v", res)
+		}
+	}
+	if sum != 3 {
+		t.Errorf("get-metric-data IncomingRecords sum = %v, want 3 (response %v)", sum, data)
+	}
+
 	if err := srv.Flush(ctxTimeout(t)); err != nil {
 		t.Fatal(err)
 	}

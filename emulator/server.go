@@ -293,7 +293,7 @@ func (s *Server) Start(addr string) (string, error) {
 			s.log.Error("emulator: serve", slog.Any("error", err))
 		}
 	}()
-	s.log.Info("emulator listening", slog.String("url", s.url), slog.String("data_dir", s.cfg.dataDir))
+	s.log.Debug("emulator listening", slog.String("url", s.url), slog.String("data_dir", s.cfg.dataDir))
 	return s.url, nil
 }
 
