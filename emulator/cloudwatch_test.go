@@ -194,7 +194,7 @@ func TestCloudWatchPutMetricDataAndErrors(t *testing.T) {
 }
 
 func TestMetricsDelayHidesFreshDatapoints(t *testing.T) {
-	var clock time.Time = fixedTime
+	clock := fixedTime
 	now := func() time.Time { return clock }
 	m := newMetricStore(now, 3*time.Minute)
 	dims := []dimension{{Name: "DeliveryStreamName", Value: "s"}}

@@ -13,10 +13,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// errStreamClosed: the stream was deleted or the server closed while a
-// request was on its way; nothing of the request was accepted.
-var errStreamClosed = errors.New("stream closed")
-
 // destination is a stream's S3 destination as created.
 type destination struct {
 	extended          bool
@@ -159,10 +155,10 @@ func (st *stream) writeFile(p pendingFile) error {
 		return fmt.Errorf("emulator: object key leaves the bucket directory: %s", final)
 	}
 	tmpDir := filepath.Join(st.dataDir, ".tmp")
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+	if err := os.MkdirAll(tmpDir, 0o750); err != nil {
 		return fmt.Errorf("emulator: create temp dir: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
 		return fmt.Errorf("emulator: create object dir: %w", err)
 	}
 	f, err := os.CreateTemp(tmpDir, "part-*")

@@ -241,7 +241,7 @@ func New(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	if cfg.dataDirSet {
-		if err := os.MkdirAll(cfg.dataDir, 0o755); err != nil {
+		if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("emulator: create data dir: %w", err)
 		}
 	} else {
