@@ -26,13 +26,17 @@ const (
 	// burst of throttling can never stall sending.
 	minAdaptiveRecords = 10
 	minAdaptiveBytes   = 10 * 1024
+	// minAdaptiveRecordsStep and minAdaptiveBytesStep floor the additive
+	// step, so a rate cut very low still recovers in seconds.
+	minAdaptiveRecordsStep = 100
+	minAdaptiveBytesStep   = 100 * 1024
 )
 
 // limiter keeps PutRecord and PutRecordBatch within the static quotas
 // (records/s, bytes/s, requests/s; golang.org/x/time/rate token buckets) and,
 // when Adaptive is on, within a records/s and bytes/s rate found by AIMD:
-// throttled records cut both to adaptiveDecrease of the rate observed over
-// the last second, and every adaptiveInterval without throttling adds
+// throttled records cut both to adaptiveDecrease of the rate the service
+// accepted over the last second, and every adaptiveInterval without throttling adds
 // adaptiveIncrease of the rate at the cut. Cutting both dimensions by the
 // same factor cuts whichever of them is the binding quota while record sizes
 // stay steady; the other one stays above the traffic and does not bind.
@@ -49,7 +53,7 @@ type limiter struct {
 	cutBytes    float64
 	lastCut     time.Time
 	lastRaise   time.Time
-	meter       meter
+	sent, taken meter // records and bytes sent, and accepted by the service
 	throttleCut int64 // number of cuts, for tests and logs
 }
 
@@ -61,8 +65,8 @@ func newLimiter(cfg config) *limiter {
 		return rate.NewLimiter(rate.Limit(perSecond), burst)
 	}
 	return &limiter{
-		records:       mk(cfg.maxRecordsPerSecond, recordBurst(cfg.maxRecordsPerSecond, cfg.maxBatchRecords)),
-		bytes:         mk(cfg.maxBytesPerSecond, byteBurst(cfg.maxBytesPerSecond, cfg.maxBatchBytes)),
+		records:       mk(cfg.maxRecordsPerSecond, cfg.maxBatchRecords),
+		bytes:         mk(cfg.maxBytesPerSecond, cfg.maxBatchBytes),
 		requests:      mk(cfg.maxRequestsPerSecond, max(1, int(cfg.maxRequestsPerSecond/10))),
 		staticRecords: cfg.maxRecordsPerSecond,
 		staticBytes:   cfg.maxBytesPerSecond,
@@ -70,19 +74,12 @@ func newLimiter(cfg config) *limiter {
 	}
 }
 
-// recordBurst lets one full batch through at once, but not more than a
-// tenth of a second's worth when that is larger, so the rate stays smooth.
-func recordBurst(perSecond float64, batch int) int {
-	return max(batch, int(perSecond/10))
-}
-
-func byteBurst(perSecond float64, batch int) int {
-	return max(batch, int(perSecond/10))
-}
-
 // wait blocks until records Firehose records of bytes bytes may be sent in
-// one request, or ctx is done. A request larger than a bucket's burst waits
-// for a full burst instead of failing.
+// one request, or ctx is done. The bursts are one batch (New caps a batch at
+// one second of a static quota), so the requests/s, records/s and bytes/s
+// buckets each let at most one request through at once. A request larger
+// than a burst (a PutRecord of a big record under a small bytes/s limit)
+// waits for a full burst instead of failing.
 func (l *limiter) wait(ctx context.Context, records, bytes int) error {
 	if err := l.requests.Wait(ctx); err != nil {
 		return fmt.Errorf("wait for request quota: %w", err)
@@ -95,15 +92,30 @@ func (l *limiter) wait(ctx context.Context, records, bytes int) error {
 	}
 	if l.adaptive {
 		l.mu.Lock()
-		l.meter.add(time.Now(), records, bytes)
+		l.sent.add(time.Now(), records, bytes)
 		l.mu.Unlock()
 	}
 	return nil
 }
 
+// accepted tells the limiter how many records and bytes the service took
+// in one response: the rate at which it accepts them is the best estimate
+// of the quota when it starts throttling.
+func (l *limiter) accepted(records, bytes int) {
+	if !l.adaptive || records == 0 {
+		return
+	}
+	l.mu.Lock()
+	l.taken.add(time.Now(), records, bytes)
+	l.mu.Unlock()
+}
+
 // throttled tells the limiter that a request sent at sentAt came back with
-// throttled records. It cuts the rate once per round: responses to requests
-// sent before the last cut do not cut again. It reports whether it cut.
+// throttled records. It cuts the rate at most once per adaptiveInterval (the
+// quotas are per second) and ignores responses to requests sent before the
+// last cut. The new rate is adaptiveDecrease times the lower of the current
+// limit and the rate the service accepted over the last second. It reports
+// whether it cut.
 func (l *limiter) throttled(sentAt time.Time) bool {
 	if !l.adaptive {
 		return false
@@ -111,10 +123,16 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.lastCut.IsZero() && sentAt.Before(l.lastCut) {
+	if !l.lastCut.IsZero() && (sentAt.Before(l.lastCut) || now.Sub(l.lastCut) < adaptiveInterval) {
 		return false
 	}
-	obsRecords, obsBytes := l.meter.rates(now)
+	// The accepted rate approximates the quota; with nothing accepted (whole
+	// requests throttled) use half the rate we were sending at.
+	obsRecords, obsBytes := l.taken.rates(now)
+	if obsRecords <= 0 {
+		obsRecords, obsBytes = l.sent.rates(now)
+		obsRecords, obsBytes = obsRecords/2, obsBytes/2
+	}
 	base := func(current, observed float64) float64 {
 		if current > 0 && (observed <= 0 || current < observed) {
 			return current
@@ -148,8 +166,8 @@ func (l *limiter) succeeded() {
 	}
 	steps := math.Floor(float64(now.Sub(l.lastRaise)) / float64(adaptiveInterval))
 	l.lastRaise = now
-	l.adRecords += steps * adaptiveIncrease * l.cutRecords
-	l.adBytes += steps * adaptiveIncrease * l.cutBytes
+	l.adRecords += steps * max(adaptiveIncrease*l.cutRecords, minAdaptiveRecordsStep)
+	l.adBytes += steps * max(adaptiveIncrease*l.cutBytes, minAdaptiveBytesStep)
 	if l.adRecords >= adaptiveRelease*l.cutRecords {
 		l.adRecords, l.adBytes = 0, 0
 	}
@@ -186,33 +204,39 @@ func (l *limiter) applyLocked() {
 	set(l.bytes, effective(l.staticBytes, l.adBytes))
 }
 
-// meter measures the send rate over the last full second and the current
-// partial one.
+// meter counts records and bytes over a sliding second, in ten buckets of
+// 100ms. Its rate is the count over the last second divided by one second,
+// even in the first second: quotas are per second, so what the service
+// accepted in the second before it throttled is the best estimate of our
+// share of the quota, however early that is.
 type meter struct {
-	start            time.Time
-	records, bytes   float64
-	lastRecs, lastBy float64 // rates of the previous window
+	slots          [meterBuckets]int64 // bucket number each entry holds
+	records, bytes [meterBuckets]float64
 }
+
+const (
+	meterBuckets = 10
+	meterBucket  = time.Second / meterBuckets
+)
 
 func (m *meter) add(now time.Time, records, bytes int) {
-	if m.start.IsZero() {
-		m.start = now
+	slot := now.UnixNano() / int64(meterBucket)
+	i := slot % meterBuckets
+	if m.slots[i] != slot {
+		m.slots[i], m.records[i], m.bytes[i] = slot, 0, 0
 	}
-	if el := now.Sub(m.start); el >= time.Second {
-		m.lastRecs, m.lastBy = m.records/el.Seconds(), m.bytes/el.Seconds()
-		m.start, m.records, m.bytes = now, 0, 0
-	}
-	m.records += float64(records)
-	m.bytes += float64(bytes)
+	m.records[i] += float64(records)
+	m.bytes[i] += float64(bytes)
 }
 
-// rates returns the larger of the last window's rate and the current
-// window's rate so far (when it is long enough to mean something).
+// rates returns records/s and bytes/s over the last second.
 func (m *meter) rates(now time.Time) (records, bytes float64) {
-	records, bytes = m.lastRecs, m.lastBy
-	if el := now.Sub(m.start); el >= 100*time.Millisecond && !m.start.IsZero() {
-		records = max(records, m.records/el.Seconds())
-		bytes = max(bytes, m.bytes/el.Seconds())
+	slot := now.UnixNano() / int64(meterBucket)
+	for i := range meterBuckets {
+		if slot-m.slots[i] < meterBuckets {
+			records += m.records[i]
+			bytes += m.bytes[i]
+		}
 	}
 	return records, bytes
 }

@@ -191,11 +191,15 @@ func AppendNewline(on bool) Option { return func(c *config) { c.appendNewline = 
 func Pack(targetBytes int) Option { return func(c *config) { c.packTarget = targetBytes } }
 
 // MaxRecordsPerSecond sets a static limit on Firehose records sent per second
-// by PutRecord and PutRecordBatch together. Default 0: no static limit.
+// by PutRecord and PutRecordBatch together. Default 0: no static limit. A
+// limit below MaxBatchRecords also caps the records per request at one
+// second's worth.
 func MaxRecordsPerSecond(n float64) Option { return func(c *config) { c.maxRecordsPerSecond = n } }
 
 // MaxBytesPerSecond sets a static limit on bytes sent per second by PutRecord
-// and PutRecordBatch together. Default 0: no static limit.
+// and PutRecordBatch together. Default 0: no static limit. A limit below
+// MaxBatchBytes also caps the bytes per request at one second's worth (but
+// never below MaxRecordBytes); it must be at least 1 KiB/s.
 func MaxBytesPerSecond(n float64) Option { return func(c *config) { c.maxBytesPerSecond = n } }
 
 // MaxRequestsPerSecond sets a static limit on PutRecord and PutRecordBatch
@@ -313,6 +317,14 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 	}
 	if err := cfg.validate(stream); err != nil {
 		return nil, err
+	}
+	// A request never carries more than one second of a static quota, so
+	// the limiter's burst (one batch) stays within it.
+	if cfg.maxRecordsPerSecond > 0 {
+		cfg.maxBatchRecords = min(cfg.maxBatchRecords, max(1, int(cfg.maxRecordsPerSecond)))
+	}
+	if cfg.maxBytesPerSecond > 0 {
+		cfg.maxBatchBytes = min(cfg.maxBatchBytes, max(MaxRecordBytes, int(cfg.maxBytesPerSecond)))
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.DiscardHandler)

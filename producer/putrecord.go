@@ -62,6 +62,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 			p.stats.firehoseRecords.Add(1)
 			p.stats.bytes.Add(int64(len(ent.data)))
 			p.stats.billedBytes.Add(billed(len(ent.data)))
+			p.limiter.accepted(1, len(ent.data))
 			p.limiter.succeeded()
 			if p.log.Enabled(ctx, slog.LevelDebug) {
 				p.log.LogAttrs(ctx, slog.LevelDebug, "PutRecord", slog.Int64("seq", rec.Seq),

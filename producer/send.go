@@ -666,6 +666,7 @@ func (r *run) sendBatch(w *worker, bt *batch) {
 	p.stats.firehoseRecords.Add(int64(deliveredFH))
 	p.stats.bytes.Add(int64(deliveredBytes))
 	p.stats.billedBytes.Add(billedBytes)
+	p.limiter.accepted(deliveredFH, deliveredBytes)
 	if throttled > 0 {
 		p.stats.throttledRecords.Add(int64(throttled))
 		if p.limiter.throttled(start) {

@@ -36,7 +36,9 @@ func TestSendCancelDeadLettersTheRest(t *testing.T) {
 		return nil, nil
 	}
 	sink := &memorySink{}
-	p := newTestProducer(t, fc, DeadLetterTo(sink), MaxBatchRecords(50), Backoff(20*time.Millisecond, 50*time.Millisecond))
+	// Throttling every third call is not how a quota behaves; adaptive
+	// control would slow this test down for nothing.
+	p := newTestProducer(t, fc, DeadLetterTo(sink), MaxBatchRecords(50), Backoff(20*time.Millisecond, 50*time.Millisecond), Adaptive(false))
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for calls.Load() < 20 {
@@ -160,8 +162,8 @@ func TestSendSourceErrors(t *testing.T) {
 			items:         []any{Record{Seq: 1, Data: []byte("a")}, bad, Record{Seq: 3, Data: []byte("c")}},
 			wantDelivered: 2, wantRejected: 1},
 		{name: "read error stops reading but sends what was read",
-			items:         []any{Record{Seq: 1, Data: []byte("a")}, readFailure, Record{Seq: 3, Data: []byte("c")}},
-			wantErr:       readFailure, wantDelivered: 1},
+			items:   []any{Record{Seq: 1, Data: []byte("a")}, readFailure, Record{Seq: 3, Data: []byte("c")}},
+			wantErr: readFailure, wantDelivered: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

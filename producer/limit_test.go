@@ -1,0 +1,190 @@
+package producer
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+)
+
+func TestStaticLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		opts        []Option
+		records     int
+		wantSeconds float64
+	}{
+		// 5,000 records at 1,000/s: one batch of burst, then 4.9 s.
+		{name: "records per second", opts: []Option{MaxRecordsPerSecond(1000), MaxBatchRecords(100)}, records: 5000, wantSeconds: 4.9},
+		// 5,000 records of 9 bytes + newline (the "r" data is padded) = 50,000 bytes at 5,000 B/s.
+		{name: "requests per second", opts: []Option{MaxRequestsPerSecond(10), MaxBatchRecords(100)}, records: 5000, wantSeconds: 4.9},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				fc := &fakeClient{}
+				p := newTestProducer(t, fc, append(tc.opts, Adaptive(false))...)
+				start := time.Now()
+				if err := p.Send(context.Background(), SliceSource(makeRecords(tc.records))); err != nil {
+					t.Fatal(err)
+				}
+				got := time.Since(start).Seconds()
+				if got < tc.wantSeconds*0.9 || got > tc.wantSeconds*1.1+0.1 {
+					t.Errorf("took %.2fs, want about %.2fs", got, tc.wantSeconds)
+				}
+				checkInvariant(t, p.Stats())
+			})
+		})
+	}
+}
+
+func TestStaticBytesLimit(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fc := &fakeClient{}
+		// 20 records of 199,999 bytes + newline = 4,000,000 bytes at 1,000,000 B/s.
+		p := newTestProducer(t, fc, MaxBytesPerSecond(1_000_000), Adaptive(false))
+		recs := make([]Record, 20)
+		for i := range recs {
+			recs[i] = Record{Seq: int64(i + 1), Data: make([]byte, 199_999)}
+		}
+		start := time.Now()
+		if _, err := p.PutRecordBatch(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+		// The first batch (capped at 1,024,000 bytes: 5 records) goes at once.
+		if got := time.Since(start); got < 2800*time.Millisecond || got > 3300*time.Millisecond {
+			t.Errorf("took %v, want about 3s", got)
+		}
+		for _, c := range fc.calls() {
+			total := 0
+			for _, d := range c {
+				total += len(d)
+			}
+			if total > MaxRecordBytes {
+				t.Errorf("a request carried %d bytes, over one second of quota", total)
+			}
+		}
+	})
+}
+
+func TestAdaptiveAIMD(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(config{maxBatchRecords: 500, maxBatchBytes: MaxBatchBytesLimit, adaptive: true})
+		ctx := context.Background()
+		// Send 10,000 records/s (100 bytes each) for 2 s.
+		for range 20 {
+			if err := l.wait(ctx, 1000, 100_000); err != nil {
+				t.Fatal(err)
+			}
+			l.accepted(1000, 100_000)
+			time.Sleep(100 * time.Millisecond)
+		}
+		if r, b := l.limits(); r != 0 || b != 0 {
+			t.Fatalf("limits before any throttling = %v, %v; want none", r, b)
+		}
+		sent := time.Now()
+		if !l.throttled(sent) {
+			t.Fatal("first throttle did not cut")
+		}
+		r, b := l.limits()
+		// The sliding second holds 9 or 10 of the 100ms sends: 70% of 9,000-10,000.
+		if r < 6300 || r > 7000 || b < 630_000 || b > 700_000 {
+			t.Fatalf("after the cut limits = %v rec/s, %v B/s; want 6,300-7,000 and 630,000-700,000", r, b)
+		}
+		// A response to a request sent before the cut does not cut again,
+		// nor does a new throttle within the same second.
+		time.Sleep(10 * time.Millisecond)
+		if l.throttled(sent.Add(-time.Millisecond)) {
+			t.Error("a stale throttle cut again")
+		}
+		if l.throttled(time.Now()) {
+			t.Error("a second cut within one second")
+		}
+		// Additive increase: +5% of the cut rate per second without throttling.
+		time.Sleep(time.Second)
+		l.succeeded()
+		r2, _ := l.limits()
+		if d := r2 - r; d < 0.05*9000 || d > 0.05*10000 {
+			t.Errorf("after 1 s the limit rose by %v, want 5%% of the cut rate", d)
+		}
+		// Much later the adaptive limit is lifted altogether.
+		time.Sleep(30 * time.Second)
+		l.succeeded()
+		if r3, b3 := l.limits(); r3 != 0 || b3 != 0 {
+			t.Errorf("limits after a quiet 30 s = %v, %v; want lifted", r3, b3)
+		}
+	})
+}
+
+// quotaClient emulates a stream quota of records per (fake) second: records
+// over it fail with "Slow down.", and each call takes 10ms.
+type quotaClient struct {
+	fakeClient
+	perSecond int
+	mu        sync.Mutex
+	window    int64
+	used      int
+}
+
+func (q *quotaClient) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, _ ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+	time.Sleep(10 * time.Millisecond)
+	q.mu.Lock()
+	sec := time.Now().Unix()
+	if sec != q.window {
+		q.window, q.used = sec, 0
+	}
+	var failed []int
+	for i := range in.Records {
+		if q.used >= q.perSecond {
+			failed = append(failed, i)
+			continue
+		}
+		q.used++
+	}
+	q.mu.Unlock()
+	return q.partial(len(in.Records), codeServiceUnavailable, "Slow down.", failed...), nil
+}
+
+func TestAdaptiveRunsNearQuotaWithFewThrottles(t *testing.T) {
+	t.Parallel()
+	run := func(t *testing.T, adaptive bool) (Stats, time.Duration) {
+		var st Stats
+		var took time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			qc := &quotaClient{perSecond: 20_000}
+			p := newTestProducer(t, qc, Adaptive(adaptive), MaxBatchRecords(200), Concurrency(4),
+				MaxAttempts(50), Backoff(50*time.Millisecond, time.Second))
+			start := time.Now()
+			if err := p.Send(context.Background(), SliceSource(makeRecords(150_000))); err != nil {
+				t.Fatal(err)
+			}
+			took = time.Since(start)
+			st = p.Stats()
+		})
+		return st, took
+	}
+	static, staticTook := run(t, false)
+	adaptive, adaptiveTook := run(t, true)
+	t.Logf("without adaptive: %v, %d throttled; adaptive: %v, %d throttled",
+		staticTook, static.ThrottledRecords, adaptiveTook, adaptive.ThrottledRecords)
+	if adaptive.Delivered != 150_000 {
+		t.Fatalf("adaptive delivered %d of 150,000", adaptive.Delivered)
+	}
+	// 150,000 records at 20,000/s need 7.5 s; allow 60% efficiency.
+	if adaptiveTook > 12500*time.Millisecond {
+		t.Errorf("adaptive run took %v: too far below the quota", adaptiveTook)
+	}
+	if adaptive.ThrottledRecords*3 > static.ThrottledRecords {
+		t.Errorf("adaptive throttled %d records, not much fewer than %d without", adaptive.ThrottledRecords, static.ThrottledRecords)
+	}
+	if adaptive.ThrottledRecords > 150_000/5 {
+		t.Errorf("adaptive throttled %d records: more than 20%%", adaptive.ThrottledRecords)
+	}
+}
