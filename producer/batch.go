@@ -82,11 +82,16 @@ func (b *batchBuilder) take() *batch {
 func splitIntoBatches(sizes []int, maxRecords, maxBytes int) []int {
 	b := newBatchBuilder(maxRecords, maxBytes)
 	var counts []int
+	biggest := 0
+	for _, s := range sizes {
+		biggest = max(biggest, s)
+	}
+	shared := make([]byte, biggest) // entries only need a length here
 	for _, s := range sizes {
 		if !b.fits(s) {
 			counts = append(counts, len(b.take().entries))
 		}
-		b.add(entry{data: make([]byte, s)})
+		b.add(entry{data: shared[:s]})
 		if b.full() {
 			counts = append(counts, len(b.take().entries))
 		}

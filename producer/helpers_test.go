@@ -1,6 +1,8 @@
 package producer
 
 import (
+	"errors"
+
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/smithy-go"
 )
@@ -10,3 +12,5 @@ func apiError(code, msg string) error {
 }
 
 type firehoseOut = firehose.PutRecordOutput
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -6,23 +6,19 @@ package producer
 // before). The concatenation of packed records is byte-identical to the
 // records sent one by one.
 type packer struct {
-	target int
-	data   []byte
-	parts  []part
-}
-
-// packInitialCap is the first capacity of a pack buffer; append grows it.
-const packInitialCap = 64 << 10
-
-// fits reports whether a record of size wire bytes can join the current pack.
-func (k *packer) fits(size int) bool {
-	return len(k.parts) == 0 || len(k.data)+size <= k.target
+	target    int
+	data      []byte
+	parts     []part
+	partsHint int // parts in the previous pack, to size the next one
 }
 
 // add appends one record (data without newline) and its part.
 func (k *packer) add(p part, data []byte, newline bool) {
 	if k.data == nil {
-		k.data = make([]byte, 0, min(k.target, max(packInitialCap, len(data)+1)))
+		// One allocation of the full target: appends never copy. take gives
+		// back the unused room of a pack closed early.
+		k.data = make([]byte, 0, max(k.target, len(data)+1))
+		k.parts = make([]part, 0, max(k.partsHint, 16))
 	}
 	p.off = len(k.data)
 	k.data = append(k.data, data...)
@@ -33,14 +29,26 @@ func (k *packer) add(p part, data []byte, newline bool) {
 	k.parts = append(k.parts, p)
 }
 
+// fits reports whether a record of size wire bytes can join the current pack.
+func (k *packer) fits(size int) bool {
+	return len(k.parts) == 0 || len(k.data)+size <= k.target
+}
+
 // full reports whether the pack reached its target.
 func (k *packer) full() bool { return len(k.data) >= k.target }
 
 func (k *packer) empty() bool { return len(k.parts) == 0 }
 
-// take returns the pack as an entry and starts a new one.
+// take returns the pack as an entry and starts a new one. A pack closed
+// well below its target (by Linger or the end of input) is copied to a
+// buffer of its size, so lingering packs do not pin a full target each.
 func (k *packer) take() entry {
-	e := entry{data: k.data, parts: k.parts}
+	data := k.data
+	if len(data) < cap(data)/2 {
+		data = append(make([]byte, 0, len(data)), data...)
+	}
+	e := entry{data: data, parts: k.parts}
+	k.partsHint = len(k.parts)
 	k.data, k.parts = nil, nil
 	return e
 }
