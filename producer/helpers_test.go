@@ -1,6 +1,7 @@
 package producer
 
 import (
+
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"

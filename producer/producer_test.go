@@ -1,0 +1,230 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+)
+
+func TestNewValidatesOptions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		stream  string
+		opts    []Option
+		wantErr bool
+	}{
+		{name: "defaults", stream: "s"},
+		{name: "all valid", stream: "a-b_c.d", opts: []Option{MaxBatchRecords(1), MaxBatchBytes(MaxRecordBytes), Concurrency(16), Linger(0),
+			MaxAttempts(1), MaxRetryTime(time.Second), Backoff(time.Millisecond, time.Millisecond), AppendNewline(false),
+			Pack(DefaultPackTarget), MaxRecordsPerSecond(1), MaxBytesPerSecond(2048), MaxRequestsPerSecond(1), Adaptive(false),
+			ShutdownTimeout(time.Second), Region("eu-west-1"), Logger(slog.Default())}},
+		{name: "empty stream", stream: "", wantErr: true},
+		{name: "stream with a space", stream: "my stream", wantErr: true},
+		{name: "stream of 65 characters", stream: strings.Repeat("s", 65), wantErr: true},
+		{name: "501 records per batch", stream: "s", opts: []Option{MaxBatchRecords(501)}, wantErr: true},
+		{name: "0 records per batch", stream: "s", opts: []Option{MaxBatchRecords(0)}, wantErr: true},
+		{name: "batch bytes over 4 MiB", stream: "s", opts: []Option{MaxBatchBytes(MaxBatchBytesLimit + 1)}, wantErr: true},
+		{name: "batch bytes below one record", stream: "s", opts: []Option{MaxBatchBytes(MaxRecordBytes - 1)}, wantErr: true},
+		{name: "zero concurrency", stream: "s", opts: []Option{Concurrency(0)}, wantErr: true},
+		{name: "negative linger", stream: "s", opts: []Option{Linger(-1)}, wantErr: true},
+		{name: "zero attempts", stream: "s", opts: []Option{MaxAttempts(0)}, wantErr: true},
+		{name: "zero retry time", stream: "s", opts: []Option{MaxRetryTime(0)}, wantErr: true},
+		{name: "backoff initial over max", stream: "s", opts: []Option{Backoff(2*time.Second, time.Second)}, wantErr: true},
+		{name: "pack over the record limit", stream: "s", opts: []Option{Pack(MaxRecordBytes + 1)}, wantErr: true},
+		{name: "negative rate", stream: "s", opts: []Option{MaxRecordsPerSecond(-1)}, wantErr: true},
+		{name: "tiny bytes rate", stream: "s", opts: []Option{MaxBytesPerSecond(10)}, wantErr: true},
+		{name: "zero shutdown timeout", stream: "s", opts: []Option{ShutdownTimeout(0)}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := New(&fakeClient{}, tc.stream, tc.opts...)
+			if tc.wantErr {
+				if !errors.Is(err, ErrInvalidOption) || p != nil {
+					t.Errorf("New = %v, %v; want ErrInvalidOption", p, err)
+				}
+				return
+			}
+			if err != nil || p == nil {
+				t.Errorf("New: %v", err)
+			}
+		})
+	}
+	if _, err := New(nil, "s"); !errors.Is(err, ErrInvalidOption) {
+		t.Errorf("New(nil client) = %v", err)
+	}
+}
+
+// trickleSource yields its records, then blocks until release is closed,
+// then ends.
+type trickleSource struct {
+	recs    []Record
+	release chan struct{}
+	reads   atomic.Int64
+}
+
+func (s *trickleSource) Next(ctx context.Context) (Record, error) {
+	if i := int(s.reads.Load()); i < len(s.recs) {
+		s.reads.Add(1)
+		return s.recs[i], nil
+	}
+	select {
+	case <-s.release:
+		return Record{}, io.EOF
+	case <-ctx.Done():
+		return Record{}, ctx.Err()
+	}
+}
+
+func TestLingerSendsPartialBatch(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fc := &fakeClient{}
+		p, err := New(fc, "s", Linger(200*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &trickleSource{recs: makeRecords(3), release: make(chan struct{})}
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- p.Send(context.Background(), src) }()
+		time.Sleep(199 * time.Millisecond)
+		synctest.Wait()
+		if n := len(fc.calls()); n != 0 {
+			t.Fatalf("%d calls before Linger passed", n)
+		}
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		calls := fc.calls()
+		if len(calls) != 1 || len(calls[0]) != 3 {
+			t.Fatalf("calls after Linger = %q, want one of 3 records", calls)
+		}
+		close(src.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got > 250*time.Millisecond {
+			t.Errorf("Send took %v", got)
+		}
+	})
+}
+
+// TestMemoryBounded checks that Send stops reading while requests hang:
+// records read but not finished are bounded, whatever the input size.
+func TestMemoryBounded(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		fc := &fakeClient{}
+		fc.batch = func(ctx context.Context, _ int, _ []string) (*firehose.PutRecordBatchOutput, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil, nil
+		}
+		p, err := New(fc, "s", Concurrency(2), MaxBatchRecords(10), Linger(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := &endlessSource{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Send(ctx, src) }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		read := p.Stats().Submitted
+		// (3*Concurrency+2) batches of 10 outstanding, plus the one the reader holds.
+		if limit := int64((3*2+2)*10 + 1); read > limit || read == 0 {
+			t.Errorf("read %d records while requests hang; want 1..%d", read, limit)
+		}
+		close(release)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Send = %v", err)
+		}
+		checkInvariant(t, p.Stats())
+	})
+}
+
+func TestLogsNeverCarryRecordDataAboveDebug(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	fc := &fakeClient{}
+	fc.batch = func(_ context.Context, n int, data []string) (*firehose.PutRecordBatchOutput, error) {
+		if n == 0 {
+			return fc.partial(len(data), codeServiceUnavailable, "Slow down.", 0), nil
+		}
+		return nil, apiError("AccessDeniedException", "denied")
+	}
+	p := newTestProducer(t, fc, Logger(logger), MaxBatchRecords(5))
+	recs := []Record{{Seq: 1, Data: []byte(`{"secret":"hunter2"}`)}}
+	recs = append(recs, makeRecords(20)[1:]...)
+	err := p.Send(context.Background(), SliceSource(recs))
+	if !errors.Is(err, ErrFatal) {
+		t.Fatalf("Send = %v", err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("record data in the logs: %s", out)
+	}
+	for _, want := range []string{`"stream":"test-stream"`, `"error_code":"ServiceUnavailableException"`, `"msg":"retrying records"`, `"reason":"fatal-error"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("logs lack %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestHistogramQuantiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		values   []time.Duration
+		p50, p99 time.Duration
+	}{
+		{name: "empty", values: nil, p50: 0, p99: 0},
+		{name: "one value", values: []time.Duration{10 * time.Millisecond}, p50: 10 * time.Millisecond, p99: 10 * time.Millisecond},
+		{name: "skewed", values: append(repeatDur(98, time.Millisecond), time.Second, time.Second), p50: time.Millisecond, p99: time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var h histogram
+			for _, v := range tc.values {
+				h.observe(v)
+			}
+			check := func(q float64, want time.Duration) {
+				got := h.quantile(q)
+				if want == 0 && got != 0 || got < want || float64(got) > float64(want)*1.26 {
+					t.Errorf("quantile(%v) = %v, want %v (up to 25%% over)", q, got, want)
+				}
+			}
+			check(0.5, tc.p50)
+			check(0.99, tc.p99)
+		})
+	}
+	for d := time.Microsecond; d < time.Hour; d = d*3/2 + time.Microsecond {
+		if i := bucketOf(d); bucketUpper(i) <= d && i < histogramBuckets-1 {
+			t.Fatalf("bucket %d upper %v <= value %v", i, bucketUpper(i), d)
+		}
+	}
+}
+
+func repeatDur(n int, d time.Duration) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = d
+	}
+	return out
+}
