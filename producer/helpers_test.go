@@ -1,7 +1,6 @@
 package producer
 
 import (
-
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
