@@ -194,17 +194,17 @@ func Pack(targetBytes int) Option { return func(c *config) { c.packTarget = targ
 // by PutRecord and PutRecordBatch together. Default 0: no static limit. A
 // limit below MaxBatchRecords also caps the records per request at one
 // second's worth.
-func MaxRecordsPerSecond(n float64) Option { return func(c *config) { c.maxRecordsPerSecond = n } }
+func MaxRecordsPerSecond(n int) Option { return func(c *config) { c.maxRecordsPerSecond = float64(n) } }
 
 // MaxBytesPerSecond sets a static limit on bytes sent per second by PutRecord
 // and PutRecordBatch together. Default 0: no static limit. A limit below
 // MaxBatchBytes also caps the bytes per request at one second's worth (but
 // never below MaxRecordBytes); it must be at least 1 KiB/s.
-func MaxBytesPerSecond(n float64) Option { return func(c *config) { c.maxBytesPerSecond = n } }
+func MaxBytesPerSecond(n int64) Option { return func(c *config) { c.maxBytesPerSecond = float64(n) } }
 
 // MaxRequestsPerSecond sets a static limit on PutRecord and PutRecordBatch
 // calls per second. Default 0: no static limit.
-func MaxRequestsPerSecond(n float64) Option { return func(c *config) { c.maxRequestsPerSecond = n } }
+func MaxRequestsPerSecond(n int) Option { return func(c *config) { c.maxRequestsPerSecond = float64(n) } }
 
 // Adaptive turns on adaptive rate control: when records come back throttled
 // ("Slow down."), the producer cuts its records/s and bytes/s rate to 70% of
@@ -266,7 +266,7 @@ func (c *config) validate(stream string) error {
 		bad("rate limits must not be negative")
 	}
 	if c.maxBytesPerSecond > 0 && c.maxBytesPerSecond < 1024 {
-		bad("MaxBytesPerSecond %v is below 1 KiB/s", c.maxBytesPerSecond)
+		bad("MaxBytesPerSecond %.0f is below 1 KiB/s", c.maxBytesPerSecond)
 	}
 	if c.shutdownTimeout <= 0 {
 		bad("ShutdownTimeout %v must be positive", c.shutdownTimeout)
