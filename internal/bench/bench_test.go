@@ -184,3 +184,23 @@ func TestInputsWritesOnceAndCounts(t *testing.T) {
 		t.Errorf("second call = %+v, want the cached %+v", f2, f1)
 	}
 }
+
+func TestListeningURL(t *testing.T) {
+	tests := []struct {
+		name, line, want string
+		ok               bool
+	}{
+		{"bare", "emulator listening on http://127.0.0.1:4566", "http://127.0.0.1:4566", true},
+		{"with data dir", "emulator listening on http://127.0.0.1:41519, data in /tmp/x", "http://127.0.0.1:41519", true},
+		{"other line", "starting", "", false},
+		{"no url", "emulator listening on ", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := listeningURL(tt.line)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("listeningURL(%q) = %q, %v; want %q, %v", tt.line, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}

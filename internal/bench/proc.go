@@ -113,8 +113,8 @@ func launchEmulator(ctx context.Context, bin, dir, addr string, attempt int, ext
 		sc := bufio.NewScanner(stdout)
 		sent := false
 		for sc.Scan() {
-			if _, url, ok := strings.Cut(sc.Text(), "emulator listening on "); ok && !sent {
-				urlCh <- strings.TrimSpace(url)
+			if url, ok := listeningURL(sc.Text()); ok && !sent {
+				urlCh <- url
 				sent = true
 			}
 		}
@@ -132,6 +132,21 @@ func launchEmulator(ctx context.Context, bin, dir, addr string, attempt int, ext
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	return nil, fmt.Errorf("%w within 20s: %s", errNotListening, tail(logPath))
+}
+
+// listeningURL finds the URL in the emulator's "emulator listening on
+// http://127.0.0.1:PORT[, more words]" line.
+func listeningURL(line string) (string, bool) {
+	_, rest, ok := strings.Cut(line, "emulator listening on ")
+	if !ok {
+		return "", false
+	}
+	fields := strings.Fields(rest)
+	if len(fields) == 0 {
+		return "", false
+	}
+	url := strings.TrimRight(fields[0], ",;")
+	return url, strings.HasPrefix(url, "http")
 }
 
 // stop sends SIGTERM (the emulator flushes its buffers to disk), waits up to
