@@ -204,7 +204,9 @@ func MaxBytesPerSecond(n int64) Option { return func(c *config) { c.maxBytesPerS
 
 // MaxRequestsPerSecond sets a static limit on PutRecord and PutRecordBatch
 // calls per second. Default 0: no static limit.
-func MaxRequestsPerSecond(n int) Option { return func(c *config) { c.maxRequestsPerSecond = float64(n) } }
+func MaxRequestsPerSecond(n int) Option {
+	return func(c *config) { c.maxRequestsPerSecond = float64(n) }
+}
 
 // Adaptive turns on adaptive rate control: when records come back throttled
 // ("Slow down."), the producer cuts its records/s and bytes/s rate to 70% of

@@ -86,11 +86,26 @@ var fatalCodes = map[string]bool{
 	"NotAuthorized": true, "MissingParameter": true, "InvalidParameterValue": true,
 }
 
-// classifyEntry classifies a per-entry ErrorCode of a PutRecordBatch response.
-// The documented codes are retryable; ServiceUnavailableException ("Slow
-// down.") is throttling. An unknown code is retried rather than given up.
-func classifyEntry(code string) errorClass {
-	if throttleCodes[code] {
+// isSlowDown reports whether a ServiceUnavailableException is the service
+// throttling us ("Slow down.") rather than a passing fault: only throttling
+// should slow the adaptive rate down, or random faults would drive it to
+// the floor.
+func isSlowDown(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "slow down")
+}
+
+// classifyEntry classifies a per-entry ErrorCode of a PutRecordBatch
+// response. Both documented codes are retryable; ServiceUnavailableException
+// with "Slow down." is throttling. An unknown code is retried rather than
+// given up.
+func classifyEntry(code, msg string) errorClass {
+	switch {
+	case code == codeServiceUnavailable:
+		if isSlowDown(msg) {
+			return classThrottle
+		}
+		return classRetryable
+	case throttleCodes[code]:
 		return classThrottle
 	}
 	return classRetryable
@@ -172,6 +187,8 @@ func classifyCode(code, msg string) (classified, bool) {
 	switch {
 	case code == "":
 		return classified{}, false
+	case code == codeServiceUnavailable && !isSlowDown(msg):
+		return classified{class: classRetryable, code: code, msg: msg}, true
 	case throttleCodes[code]:
 		return classified{class: classThrottle, code: code, msg: msg}, true
 	case retryableCodes[code]:

@@ -51,7 +51,8 @@ func TestClassify(t *testing.T) {
 		{name: "ExpiredTokenException", err: opErr(400, apiError("ExpiredTokenException", "expired")), wantClass: classFatal, wantCode: "ExpiredTokenException"},
 		{name: "InvalidKMSResourceException", err: opErr(400, &types.InvalidKMSResourceException{Message: msg("kms")}), wantClass: classFatal, wantCode: "InvalidKMSResourceException"},
 		{name: "KMS access denied", err: opErr(400, apiError("KMSAccessDeniedException", "kms")), wantClass: classFatal, wantCode: "KMSAccessDeniedException"},
-		{name: "ServiceUnavailableException whole request", err: opErr(500, &types.ServiceUnavailableException{Message: msg("Slow down.")}), wantClass: classThrottle, wantCode: codeServiceUnavailable},
+		{name: "ServiceUnavailableException Slow down whole request", err: opErr(500, &types.ServiceUnavailableException{Message: msg("Slow down.")}), wantClass: classThrottle, wantCode: codeServiceUnavailable},
+		{name: "ServiceUnavailableException fault whole request", err: opErr(500, &types.ServiceUnavailableException{Message: msg("Service unavailable.")}), wantClass: classRetryable, wantCode: codeServiceUnavailable},
 		{name: "InternalFailure", err: opErr(500, apiError("InternalFailure", "")), wantClass: classRetryable, wantCode: "InternalFailure"},
 		{name: "ThrottlingException", err: opErr(400, apiError("ThrottlingException", "rate")), wantClass: classThrottle, wantCode: "ThrottlingException"},
 		{name: "unknown code with 503", err: opErr(503, apiError("Weird", "")), wantClass: classRetryable, wantCode: "Weird"},
@@ -82,18 +83,19 @@ func TestClassify(t *testing.T) {
 func TestClassifyEntry(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		code string
-		want errorClass
+		name, code, msg string
+		want            errorClass
 	}{
-		{code: codeServiceUnavailable, want: classThrottle},
-		{code: codeInternalFailure, want: classRetryable},
-		{code: "SomethingNew", want: classRetryable},
+		{name: "slow down is throttling", code: codeServiceUnavailable, msg: "Slow down.", want: classThrottle},
+		{name: "other unavailability is a fault", code: codeServiceUnavailable, msg: "Service is unavailable.", want: classRetryable},
+		{name: "internal failure", code: codeInternalFailure, msg: "Internal service failure.", want: classRetryable},
+		{name: "unknown code", code: "SomethingNew", want: classRetryable},
 	}
 	for _, tc := range tests {
-		t.Run(tc.code, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := classifyEntry(tc.code); got != tc.want {
-				t.Errorf("classifyEntry(%q) = %v, want %v", tc.code, got, tc.want)
+			if got := classifyEntry(tc.code, tc.msg); got != tc.want {
+				t.Errorf("classifyEntry(%q, %q) = %v, want %v", tc.code, tc.msg, got, tc.want)
 			}
 		})
 	}

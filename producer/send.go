@@ -644,7 +644,7 @@ func (r *run) sendBatch(w *worker, bt *batch) {
 		}
 		if resp.ErrorCode != nil && *resp.ErrorCode != "" {
 			e.code, e.msg = *resp.ErrorCode, deref(resp.ErrorMessage)
-			if classifyEntry(e.code) == classThrottle {
+			if classifyEntry(e.code, e.msg) == classThrottle {
 				throttled++
 			}
 			e.unknown = false
