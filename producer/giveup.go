@@ -106,3 +106,21 @@ func tooLargeError(rec Record, size int) error {
 func (p *Producer) fatalError(c classified, err error) *FatalError {
 	return &FatalError{Stream: p.stream, Region: p.cfg.region, Code: c.code, Message: c.msg, Err: err}
 }
+
+// DeadLetterUnsent dead-letters records the caller has read but will not
+// send, such as the rest of a bounded input after an interrupt, with reason
+// (usually ReasonShutdown). They count as Submitted and DeadLettered, so
+// Submitted = Delivered + DeadLettered + Rejected still holds and the
+// dead-letter file can be replayed to complete the set. It returns an
+// error only when the dead-letter sink failed.
+func (p *Producer) DeadLetterUnsent(ctx context.Context, reason string, recs ...Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	p.stats.submitted.Add(int64(len(recs)))
+	entries := make([]entry, len(recs))
+	for i, rec := range recs {
+		entries[i] = p.singleEntry(rec, i)
+	}
+	return p.giveUp(ctx, entries, reason, "", "not sent: the run was interrupted", false).err
+}

@@ -23,9 +23,13 @@ const (
 	// the rate at the last cut without throttling, it is lifted altogether.
 	adaptiveRelease = 2.0
 	// minAdaptiveRecords and minAdaptiveBytes floor the adaptive limits so a
-	// burst of throttling can never stall sending.
-	minAdaptiveRecords = 10
-	minAdaptiveBytes   = 10 * 1024
+	// burst of throttling can never stall sending: a waiter reserves its
+	// tokens at the rate of the moment, so a very low floor would park a
+	// whole batch for minutes even after the rate recovers. The floors sit
+	// well under the smallest real DirectPut quotas (100,000 records/s and
+	// 1 MiB/s per stream).
+	minAdaptiveRecords = 1000
+	minAdaptiveBytes   = 256 * 1024
 	// minAdaptiveRecordsStep and minAdaptiveBytesStep floor the additive
 	// step, so a rate cut very low still recovers in seconds.
 	minAdaptiveRecordsStep = 100

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/logging"
 )
 
@@ -41,7 +42,7 @@ func (g *globalOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.Region, "region", "", "AWS region (default: the SDK chain, AWS_REGION, the profile)")
 	fs.StringVar(&g.Profile, "profile", "", "shared config profile (default: AWS_PROFILE or \"default\")")
 	fs.StringVar(&g.EndpointURL, "endpoint-url", "", "one endpoint for Firehose, CloudWatch, S3 and IAM, for emulators (default: AWS_ENDPOINT_URL or the AWS endpoints)")
-	fs.StringVar(&g.LogFormat, "log-format", "", "log format: text or json (default: text on a terminal, json otherwise)")
+	fs.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
 
@@ -109,4 +110,9 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newTeardownCommand(g),
 	)
 	return root
+}
+
+// awsOptions are the SDK settings from the global flags.
+func (g *globalOptions) awsOptions() awsconf.Options {
+	return awsconf.Options{Region: g.Region, Profile: g.Profile, EndpointURL: g.EndpointURL, CloudWatchProtocol: "auto"}
 }

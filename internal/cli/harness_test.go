@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/records"
+	"github.com/firehose-tools/firehose/internal/testutil/motoserver"
+)
+
+// backend is a Firehose endpoint the CLI tests run against: the same test
+// bodies run on the in-process emulator and on moto_server.
+type backend struct {
+	name string
+	// start returns the endpoint and a function listing every delivered
+	// object's content.
+	start func(t *testing.T, stream string, opts ...emulator.Option) (endpoint string, objects func() [][]byte)
+}
+
+var backends = []backend{
+	{name: "emulator", start: startEmulatorBackend},
+	{name: "moto", start: startMotoBackend},
+}
+
+const testBucket = "delivery-bucket"
+
+func testAWSConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
+func createTestStream(t *testing.T, endpoint, stream string) {
+	t.Helper()
+	fh := firehose.NewFromConfig(testAWSConfig(endpoint))
+	_, err := fh.CreateDeliveryStream(context.Background(), &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String(stream),
+		DeliveryStreamType: types.DeliveryStreamTypeDirectPut,
+		ExtendedS3DestinationConfiguration: &types.ExtendedS3DestinationConfiguration{
+			BucketARN:      aws.String("arn:aws:s3:::" + testBucket),
+			RoleARN:        aws.String("arn:aws:iam::123456789012:role/firehose-test"),
+			Prefix:         aws.String("data/"),
+			BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(60)},
+		},
+	})
+	if err != nil {
+		t.Fatalf("create stream %s: %v", stream, err)
+	}
+}
+
+func startEmulatorBackend(t *testing.T, stream string, opts ...emulator.Option) (string, func() [][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
+	srv, err := emulator.New(append([]emulator.Option{emulator.DataDir(filepath.Join(dir, "data"))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	createTestStream(t, url, stream)
+	return url, func() [][]byte {
+		t.Helper()
+		if err := srv.Flush(context.Background()); err != nil {
+			t.Fatalf("flush: %v", err)
+		}
+		return readTree(t, filepath.Join(dir, "data", testBucket))
+	}
+}
+
+func readTree(t *testing.T, root string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out = append(out, b)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read delivered files: %v", err)
+	}
+	return out
+}
+
+func startMotoBackend(t *testing.T, stream string, _ ...emulator.Option) (string, func() [][]byte) {
+	t.Helper()
+	srv := motoserver.Start(t)
+	cfg := testAWSConfig(srv.URL)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	ctx := context.Background()
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	createTestStream(t, srv.URL, stream)
+	return srv.URL, func() [][]byte {
+		t.Helper()
+		var out [][]byte
+		p := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(testBucket)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("list objects: %v", err)
+			}
+			for _, o := range page.Contents {
+				obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket), Key: o.Key})
+				if err != nil {
+					t.Fatalf("get %s: %v", aws.ToString(o.Key), err)
+				}
+				b, err := io.ReadAll(obj.Body)
+				_ = obj.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, b)
+			}
+		}
+		return out
+	}
+}
+
+// callCounter is a reverse proxy in front of a backend that counts the
+// Firehose operations by X-Amz-Target.
+type callCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *callCounter) get(op string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts["Firehose_20150804."+op]
+}
+
+func countingProxy(t *testing.T, target string) (string, *callCounter) {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &callCounter{counts: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.counts[r.Header.Get("X-Amz-Target")]++
+		c.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, c
+}
+
+// runCLI runs the firehose command line in process.
+func runCLI(t *testing.T, stdin io.Reader, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runCLIContext(t, context.Background(), stdin, nil, args...)
+}
+
+func runCLIContext(t *testing.T, ctx context.Context, stdin io.Reader, opts []MainOption, args ...string) (int, string, string) {
+	t.Helper()
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var out, errb bytes.Buffer
+	code := Main(ctx, args, Stdio{In: stdin, Out: &out, Err: &errb}, opts...)
+	return code, out.String(), errb.String()
+}
+
+// writeInput writes n generated records as a JSON array (indent 2, as the
+// reference generator does) and returns the path and the records.
+func writeInput(t *testing.T, n int, seed int64) (string, []string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := records.WriteNDJSON(&buf, seed, n); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if n == 0 {
+		want = nil
+	}
+	path := filepath.Join(t.TempDir(), "sample_records.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := records.WriteJSON(f, seed, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, want
+}
+
+// deliveredLines splits every object into JSON lines, failing on a line
+// that is not JSON or an object that does not end with a newline.
+func deliveredLines(t *testing.T, objects [][]byte) []string {
+	t.Helper()
+	var lines []string
+	for i, obj := range objects {
+		if len(obj) == 0 {
+			continue
+		}
+		if obj[len(obj)-1] != '\n' {
+			t.Errorf("object %d does not end with a newline", i)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(obj))
+		sc.Buffer(make([]byte, 0, 1<<20), 2<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("object %d: line is not JSON: %.80q", i, line)
+			}
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// assertExactlyOnce checks every wanted record arrived exactly once and
+// nothing else arrived.
+func assertExactlyOnce(t *testing.T, got, want []string) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, l := range got {
+		counts[l]++
+	}
+	missing, dup := 0, 0
+	for _, w := range want {
+		switch counts[w] {
+		case 0:
+			missing++
+		case 1:
+		default:
+			dup++
+		}
+		delete(counts, w)
+	}
+	if missing > 0 || dup > 0 || len(counts) > 0 || len(got) != len(want) {
+		extra := make([]string, 0, len(counts))
+		for k := range counts {
+			extra = append(extra, k)
+		}
+		sort.Strings(extra)
+		if len(extra) > 3 {
+			extra = extra[:3]
+		}
+		t.Fatalf("delivered %d lines for %d records: %d missing, %d duplicated, %d unexpected (e.g. %q)",
+			len(got), len(want), missing, dup, len(counts), extra)
+	}
+}
+
+// readDeadLetters parses a dead-letter file into its objects.
+func readDeadLetters(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("dead-letter line %d: %v", i+1, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func withTimeout(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var _ = fmt.Sprint

@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/firehose-tools/firehose/emulator"
+)
+
+// TestPutBadInput: each kind of bad input gets a clear message naming the
+// file and position, the right exit status, and nothing is lost.
+func TestPutBadInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	big := `{"blob":"` + strings.Repeat("x", 1_100_000) + `"}`
+	tests := []struct {
+		name          string
+		input         *string // nil: a file that does not exist
+		wantCode      int
+		wantStderr    []string
+		wantDelivered []string
+		wantReasons   map[string]string // source suffix → reason in the dead-letter file
+	}{
+		{
+			name:       "missing file",
+			input:      nil,
+			wantCode:   2,
+			wantStderr: []string{"missing.json"},
+		},
+		{
+			name:          "empty file",
+			input:         ptr(""),
+			wantCode:      0,
+			wantDelivered: nil,
+		},
+		{
+			name:          "empty array",
+			input:         ptr("[\n]\n"),
+			wantCode:      0,
+			wantDelivered: nil,
+		},
+		{
+			name:          "malformed line between good ones",
+			input:         ptr("{\"a\":1}\n{\"a\":2\n{\"a\":3}\n"),
+			wantCode:      1,
+			wantDelivered: []string{`{"a":1}`, `{"a":3}`},
+			wantReasons:   map[string]string{":2": "invalid-json"},
+		},
+		{
+			name:          "record over 1,000 KiB",
+			input:         ptr("{\"a\":1}\n" + big + "\n{\"a\":3}\n"),
+			wantCode:      1,
+			wantDelivered: []string{`{"a":1}`, `{"a":3}`},
+			wantReasons:   map[string]string{":2": "too-large"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stream := "bad-input"
+			endpoint, objects := startEmulatorBackend(t, stream)
+			proxyURL, calls := countingProxy(t, endpoint)
+			dir := t.TempDir()
+			path := filepath.Join(dir, "missing.json")
+			if tc.input != nil {
+				path = filepath.Join(dir, "input.ndjson")
+				if err := os.WriteFile(path, []byte(*tc.input), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, out, errOut := runCLI(t, nil, "--endpoint-url", proxyURL, "--region", "us-east-1", "put", "--stream", stream, path)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, out, errOut)
+			}
+			for _, s := range tc.wantStderr {
+				if !strings.Contains(errOut, s) {
+					t.Errorf("stderr does not name %q:\n%s", s, errOut)
+				}
+			}
+			if tc.input == nil {
+				if n := calls.get("PutRecordBatch") + calls.get("PutRecord"); n != 0 {
+					t.Errorf("%d records calls made for a missing file", n)
+				}
+				return
+			}
+			lines := deliveredLines(t, objects())
+			assertExactlyOnce(t, lines, tc.wantDelivered)
+			dl := readDeadLetters(t, filepath.Join(dir, "input.deadletter.ndjson"))
+			if len(dl) != len(tc.wantReasons) {
+				t.Fatalf("dead letters = %d, want %d: %v", len(dl), len(tc.wantReasons), dl)
+			}
+			for _, d := range dl {
+				src, _ := d["source"].(string)
+				matched := false
+				for suffix, reason := range tc.wantReasons {
+					if strings.HasSuffix(src, suffix) || strings.Contains(src, suffix+" ") {
+						matched = true
+						if d["reason"] != reason {
+							t.Errorf("dead letter %s: reason %v, want %s", src, d["reason"], reason)
+						}
+					}
+				}
+				if !matched {
+					t.Errorf("dead letter with unexpected source %q", src)
+				}
+			}
+			if len(tc.wantReasons) > 0 && !strings.Contains(out, "accounted") {
+				t.Errorf("summary lacks the accounting line:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestPutStreamNotFoundFailsFast: a stream that does not exist stops the
+// run at once with a message naming the stream and the region.
+func TestPutStreamNotFoundFailsFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	endpoint, _ := startEmulatorBackend(t, "exists")
+	input, _ := writeInput(t, 50, 1)
+	start := time.Now()
+	code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "eu-west-1", "put", "--stream", "does-not-exist", input)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, `"does-not-exist"`) || !strings.Contains(errOut, "eu-west-1") {
+		t.Errorf("message must name stream and region:\n%s", errOut)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %s to fail", d)
+	}
+}
+
+// TestPutFaultInjection: request errors, record errors, lost responses and
+// throttling all on, for a fixed seed: every input record is found in the
+// delivered objects or in the dead-letter file, and nothing else is.
+func TestPutFaultInjection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "faulty"
+	endpoint, objects := startEmulatorBackend(t, stream,
+		emulator.Quotas(emulator.QuotaConfig{RecordsPerSecond: 20000, RequestsPerSecond: 200, BytesPerSecond: 4 << 20}),
+		emulator.Faults(emulator.FaultConfig{Seed: 42, RequestErrorRate: 0.05, RecordErrorRate: 0.05, LostResponseRate: 0.03}),
+	)
+	input, want := writeInput(t, 30000, 11)
+	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
+	code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "put",
+		"--stream", stream, "--dead-letter", dlPath, "--max-attempts", "4", input)
+	if code != 0 && code != 1 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	delivered := deliveredLines(t, objects())
+	assertCovered(t, want, delivered, dlPath)
+	if !strings.Contains(out, "possible duplicates") {
+		t.Errorf("summary lacks possible duplicates:\n%s", out)
+	}
+}
+
+// assertCovered: every wanted record is delivered or dead-lettered, and
+// nothing that was not wanted was delivered (duplicates from lost
+// responses are allowed: AWS documents them).
+func assertCovered(t *testing.T, want, delivered []string, dlPath string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, l := range delivered {
+		seen[l] = true
+	}
+	wantSet := map[string]bool{}
+	for _, w := range want {
+		wantSet[w] = true
+	}
+	for _, l := range delivered {
+		if !wantSet[l] {
+			t.Fatalf("delivered a line that was not in the input: %.80q", l)
+		}
+	}
+	for _, d := range readDeadLetters(t, dlPath) {
+		raw, err := base64.StdEncoding.DecodeString(fmt.Sprint(d["data"]))
+		if err != nil {
+			t.Fatalf("dead letter data: %v", err)
+		}
+		rec := string(bytes.TrimSuffix(raw, []byte("\n")))
+		if !wantSet[rec] {
+			t.Fatalf("dead-lettered a record that was not in the input: %.80q", rec)
+		}
+		seen[rec] = true
+	}
+	missing := 0
+	for _, w := range want {
+		if !seen[w] {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("%d of %d records neither delivered nor dead-lettered", missing, len(want))
+	}
+}
+
+// TestPutSIGTERMThenReplay: SIGTERM in the middle of a large put leaves
+// delivered + dead-lettered = input and exits 143; replaying the
+// dead-letter file then completes the set.
+func TestPutSIGTERMThenReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "interrupted"
+	endpoint, objects := startEmulatorBackend(t, stream, emulator.Faults(emulator.FaultConfig{Seed: 1, Latency: 20 * time.Millisecond}))
+	input, want := writeInput(t, 40000, 5)
+	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
+
+	sigc := make(chan chan<- os.Signal, 1)
+	notify := Signals(func(c chan<- os.Signal) { sigc <- c })
+	go func() {
+		c := <-sigc
+		time.Sleep(300 * time.Millisecond)
+		c <- syscall.SIGTERM
+	}()
+	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, []MainOption{notify},
+		"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
+		"--dead-letter", dlPath, "--concurrency", "2", "--max-requests-per-second", "20", input)
+	if code != 143 {
+		t.Fatalf("exit %d, want 143\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	delivered := deliveredLines(t, objects())
+	if len(delivered) == 0 || len(delivered) >= len(want) {
+		t.Fatalf("delivered %d of %d before SIGTERM: the test did not interrupt mid-run", len(delivered), len(want))
+	}
+	assertCovered(t, want, delivered, dlPath)
+
+	code, out, errOut = runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "replay", "--stream", stream, dlPath)
+	if code != 0 {
+		t.Fatalf("replay exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+var _ = context.Background

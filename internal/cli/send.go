@@ -1,0 +1,375 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/smithy-go"
+	"github.com/spf13/pflag"
+
+	"github.com/firehose-tools/firehose/internal/records"
+	"github.com/firehose-tools/firehose/internal/ui"
+	"github.com/firehose-tools/firehose/producer"
+)
+
+// sendOptions are the flags shared by the commands that send records
+// (scenario, put, replay).
+type sendOptions struct {
+	Stream               string
+	BatchSize            int
+	Concurrency          int
+	Linger               time.Duration
+	MaxAttempts          int
+	MaxRetryTime         time.Duration
+	NoNewline            bool
+	Pack                 bool
+	PackSize             int
+	MaxRecordsPerSecond  int
+	MaxBytesPerSecond    int64
+	MaxRequestsPerSecond int
+	NoAdaptive           bool
+	DeadLetter           string
+	ShutdownTimeout      time.Duration
+	Format               string
+}
+
+func (o *sendOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Stream, "stream", "", "delivery stream name (required)")
+	fs.IntVar(&o.BatchSize, "batch-size", 500, "records per PutRecordBatch request, 1 to 500 (requests are also kept under 4 MiB)")
+	fs.IntVar(&o.Concurrency, "concurrency", 4, "PutRecordBatch requests in flight at once")
+	fs.DurationVar(&o.Linger, "linger", 200*time.Millisecond, "send a partial batch when no new record arrived for this long (live input)")
+	fs.IntVar(&o.MaxAttempts, "max-attempts", 8, "attempts per record, the first included, before it is dead-lettered")
+	fs.DurationVar(&o.MaxRetryTime, "max-retry-time", 2*time.Minute, "give up on a record this long after its first attempt")
+	fs.BoolVar(&o.NoNewline, "no-newline", false, "do not append a newline to each record (S3 objects are then not JSON lines)")
+	fs.BoolVar(&o.Pack, "pack", false, "pack consecutive records into one Firehose record (newline-delimited) to cut the 5 KB-per-record bill")
+	fs.IntVar(&o.PackSize, "pack-size", producer.MaxRecordBytes, "target size of a packed Firehose record in bytes, at most 1,024,000")
+	fs.IntVar(&o.MaxRecordsPerSecond, "max-records-per-second", 0, "static limit on records per second (0: none; adaptive control still applies)")
+	fs.Int64Var(&o.MaxBytesPerSecond, "max-bytes-per-second", 0, "static limit on bytes per second (0: none)")
+	fs.IntVar(&o.MaxRequestsPerSecond, "max-requests-per-second", 0, "static limit on API requests per second (0: none)")
+	fs.BoolVar(&o.NoAdaptive, "no-adaptive", false, "turn off adaptive rate control (slowing down on \"Slow down.\" throttling)")
+	fs.StringVar(&o.DeadLetter, "dead-letter", "", "NDJSON file for records that could not be delivered or were rejected (default: beside the input, INPUT.deadletter.ndjson)")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
+	fs.StringVar(&o.Format, "format", "auto", "input format: auto, json (array) or ndjson")
+}
+
+func (o *sendOptions) validate() error {
+	if o.Stream == "" {
+		return usageErrorf("--stream is required")
+	}
+	if o.BatchSize < 1 || o.BatchSize > 500 {
+		return usageErrorf("--batch-size %d: must be 1 to 500 (the PutRecordBatch limit)", o.BatchSize)
+	}
+	if o.Concurrency < 1 {
+		return usageErrorf("--concurrency %d: must be at least 1", o.Concurrency)
+	}
+	if o.MaxAttempts < 1 {
+		return usageErrorf("--max-attempts %d: must be at least 1", o.MaxAttempts)
+	}
+	if o.PackSize < 1 || o.PackSize > producer.MaxRecordBytes {
+		return usageErrorf("--pack-size %d: must be 1 to %d", o.PackSize, producer.MaxRecordBytes)
+	}
+	switch o.Format {
+	case "auto", "json", "ndjson":
+	default:
+		return usageErrorf("--format %q: want auto, json or ndjson", o.Format)
+	}
+	return nil
+}
+
+// deadLetterPath is the file for undeliverable records: the flag, or
+// INPUT.deadletter.ndjson beside the input, or firehose-deadletter.ndjson
+// in the working directory for stdin.
+func (o *sendOptions) deadLetterPath(input string) string {
+	if o.DeadLetter != "" {
+		return o.DeadLetter
+	}
+	if input == "" || input == "-" {
+		return "firehose-deadletter.ndjson"
+	}
+	base := strings.TrimSuffix(input, filepath.Ext(input))
+	return base + ".deadletter.ndjson"
+}
+
+// newProducer builds the producer with the flags' settings.
+func (o *sendOptions) newProducer(client producer.Client, region string, sink producer.DeadLetterSink, logger *slog.Logger) (*producer.Producer, error) {
+	opts := []producer.Option{
+		producer.MaxBatchRecords(o.BatchSize),
+		producer.Concurrency(o.Concurrency),
+		producer.Linger(o.Linger),
+		producer.MaxAttempts(o.MaxAttempts),
+		producer.MaxRetryTime(o.MaxRetryTime),
+		producer.AppendNewline(!o.NoNewline),
+		producer.MaxRecordsPerSecond(o.MaxRecordsPerSecond),
+		producer.MaxBytesPerSecond(o.MaxBytesPerSecond),
+		producer.MaxRequestsPerSecond(o.MaxRequestsPerSecond),
+		producer.Adaptive(!o.NoAdaptive),
+		producer.DeadLetterTo(sink),
+		producer.Logger(logger),
+		producer.ShutdownTimeout(o.ShutdownTimeout),
+		producer.Region(region),
+	}
+	if o.Pack {
+		opts = append(opts, producer.Pack(o.PackSize))
+	}
+	p, err := producer.New(client, o.Stream, opts...)
+	if err != nil {
+		return nil, usageErrorf("%w", err)
+	}
+	return p, nil
+}
+
+// readerSource adapts a records.Reader to producer.Source: a malformed
+// record becomes a reject with its position, not a crash.
+type readerSource struct {
+	r *records.Reader
+}
+
+func (s readerSource) Next(ctx context.Context) (producer.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return producer.Record{}, err
+	}
+	rec, err := s.r.Next()
+	if err != nil {
+		var se *records.SyntaxError
+		if errors.As(err, &se) {
+			return producer.Record{}, &producer.InvalidRecordError{
+				Record: producer.Record{Seq: se.Seq, Source: se.Source, Data: se.Raw},
+				Reason: producer.ReasonInvalidJSON,
+				Err:    err,
+			}
+		}
+		return producer.Record{}, err
+	}
+	return producer.Record{Seq: rec.Seq, Source: rec.Source, Data: rec.Data}, nil
+}
+
+// checkStream fails fast, before anything is sent, when the stream does
+// not exist or the credentials are refused. Other errors (for example a
+// policy without firehose:DescribeDeliveryStream) only warn: the sends
+// themselves will tell.
+func checkStream(ctx context.Context, client *firehose.Client, stream, region string, logger *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := client.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(stream)})
+	if err == nil {
+		if d := out.DeliveryStreamDescription; d != nil && d.DeliveryStreamStatus != "ACTIVE" {
+			logger.Warn("delivery stream is not ACTIVE", "stream", stream, "status", string(d.DeliveryStreamStatus))
+		}
+		return nil
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return err
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch code := apiErr.ErrorCode(); code {
+		case "ResourceNotFoundException":
+			return fmt.Errorf("delivery stream %q not found in region %s (%s): check the stream name and --region", stream, region, code)
+		case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId":
+			return fmt.Errorf("credentials refused for stream %q in region %s (%s): check your AWS credentials or --profile", stream, region, code)
+		}
+		logger.Warn("could not describe the delivery stream; sending anyway", "stream", stream, "error_code", apiErr.ErrorCode())
+		return nil
+	}
+	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "no EC2 IMDS role found") {
+		return fmt.Errorf("no AWS credentials found for stream %q in region %s: configure credentials (aws configure, AWS_PROFILE, or environment variables): %w", stream, region, err)
+	}
+	logger.Warn("could not describe the delivery stream; sending anyway", "stream", stream, "error", err.Error())
+	return nil
+}
+
+// summaryFrom turns the producer's stats into the summary shown at the end.
+func summaryFrom(title string, st producer.Stats, elapsed time.Duration, deadLetterPath string) ui.Summary {
+	return ui.Summary{
+		Title:               title,
+		Read:                st.Submitted,
+		Delivered:           st.Delivered,
+		DeadLettered:        st.DeadLettered,
+		Rejected:            st.Rejected,
+		PossibleDuplicates:  st.PossibleDuplicates,
+		Retries:             st.Retries,
+		FailedPutCount:      st.FailedPutCount,
+		Throttled:           st.ThrottledRecords,
+		PutRecordCalls:      st.PutRecordCalls,
+		PutRecordBatchCalls: st.PutRecordBatchCalls,
+		FirehoseRecords:     st.FirehoseRecords,
+		Bytes:               st.Bytes,
+		BilledBytes:         st.BilledBytes,
+		LatencyP50:          st.LatencyP50,
+		LatencyP99:          st.LatencyP99,
+		Elapsed:             elapsed,
+		DeadLetterPath:      deadLetterPath,
+	}
+}
+
+func progressCounts(p *producer.Producer) func() ui.Counts {
+	return func() ui.Counts {
+		st := p.Stats()
+		return ui.Counts{
+			Done:    st.Delivered + st.DeadLettered + st.Rejected,
+			Failed:  st.DeadLettered + st.Rejected,
+			Retries: st.Retries,
+		}
+	}
+}
+
+// renderSummary prints the summary table and logs it as one line.
+func renderSummary(w io.Writer, logger *slog.Logger, sum ui.Summary) error {
+	if err := ui.RenderSummary(w, sum); err != nil {
+		return err
+	}
+	logger.Info("summary",
+		"records_read", sum.Read, "delivered", sum.Delivered, "dead_lettered", sum.DeadLettered,
+		"rejected", sum.Rejected, "possible_duplicates", sum.PossibleDuplicates, "retries", sum.Retries,
+		"failed_put_count", sum.FailedPutCount, "elapsed", sum.Elapsed.String(),
+		"records_per_second", int64(float64(sum.Delivered)/maxSeconds(sum.Elapsed)))
+	return nil
+}
+
+// outcome turns a finished run into the command's error: the send error
+// if any, exit 1 when some records were not delivered, nil otherwise.
+func outcome(sum ui.Summary, sendErr error) error {
+	if sendErr != nil {
+		return sendErr
+	}
+	if !sum.Complete() {
+		msg := fmt.Sprintf("%d of %d records not delivered", sum.Read-sum.Delivered, sum.Read)
+		if sum.DeadLetterPath != "" {
+			msg += "; see " + sum.DeadLetterPath + " and `firehose replay`"
+		}
+		return undeliveredError(msg)
+	}
+	return nil
+}
+
+// finish prints the summary and returns the run's outcome.
+func finish(w io.Writer, logger *slog.Logger, sum ui.Summary, sendErr error) error {
+	if err := renderSummary(w, logger, sum); err != nil {
+		return err
+	}
+	return outcome(sum, sendErr)
+}
+
+func maxSeconds(d time.Duration) float64 {
+	if s := d.Seconds(); s > 0 {
+		return s
+	}
+	return 1e-9
+}
+
+// openInput opens the input file, or stdin for "" or "-"; a missing or
+// unreadable file is an error naming it (exit 2, nothing sent).
+func openInput(path string, format string, stdin io.Reader) (*records.Reader, func() error, error) {
+	if path == "" || path == "-" {
+		return records.NewReader(stdin, "stdin", records.Format(format)), func() error { return nil }, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, usageErrorf("input file %s: %w", path, errors.Unwrap(err))
+	}
+	r, c, err := records.Open(path, records.Format(format))
+	if err != nil {
+		return nil, nil, usageErrorf("input file %s: %w", path, err)
+	}
+	return r, c.Close, nil
+}
+
+// drainUnsent reads the rest of a bounded input after an interrupt and
+// dead-letters it (reason "shutdown"), so that delivered + dead-lettered +
+// rejected = the whole input and `firehose replay` completes the set. It is
+// not used for stdin, which may never end.
+func drainUnsent(ctx context.Context, p *producer.Producer, src producer.Source) error {
+	const chunk = 5000
+	ctx = context.WithoutCancel(ctx)
+	buf := make([]producer.Record, 0, chunk)
+	for {
+		rec, err := src.Next(ctx)
+		var invalid *producer.InvalidRecordError
+		switch {
+		case errors.Is(err, io.EOF):
+			return p.DeadLetterUnsent(ctx, producer.ReasonShutdown, buf...)
+		case errors.As(err, &invalid):
+			if err := p.Reject(ctx, invalid.Record, invalid.Reason, invalid.Err); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			_ = p.DeadLetterUnsent(ctx, producer.ReasonShutdown, buf...)
+			return err
+		}
+		buf = append(buf, rec)
+		if len(buf) == chunk {
+			if err := p.DeadLetterUnsent(ctx, producer.ReasonShutdown, buf...); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+}
+
+// asyncSource reads ahead from a source that may block (stdin) in its own
+// goroutine, so that Next returns as soon as ctx is cancelled. The records
+// it has read ahead when the run stops are not lost: they were never
+// counted as read, and stdin is not drained.
+type asyncSource struct {
+	results chan sourceResult
+}
+
+type sourceResult struct {
+	rec producer.Record
+	err error
+}
+
+func newAsyncSource(src producer.Source) *asyncSource {
+	s := &asyncSource{results: make(chan sourceResult, 256)}
+	go func() {
+		defer close(s.results)
+		for {
+			rec, err := src.Next(context.Background())
+			s.results <- sourceResult{rec: rec, err: err}
+			var invalid *producer.InvalidRecordError
+			if err != nil && !errors.As(err, &invalid) {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+func (s *asyncSource) Next(ctx context.Context) (producer.Record, error) {
+	select {
+	case r, ok := <-s.results:
+		if !ok {
+			return producer.Record{}, io.EOF
+		}
+		return r.rec, r.err
+	case <-ctx.Done():
+		return producer.Record{}, ctx.Err()
+	}
+}
+
+// readAhead is a source over what the reader goroutine has already read:
+// it ends (io.EOF) where the buffer does, without waiting for more input.
+func (s *asyncSource) readAhead() producer.Source { return readAheadSource{s} }
+
+type readAheadSource struct{ s *asyncSource }
+
+func (r readAheadSource) Next(context.Context) (producer.Record, error) {
+	select {
+	case res, ok := <-r.s.results:
+		if !ok {
+			return producer.Record{}, io.EOF
+		}
+		return res.rec, res.err
+	default:
+		return producer.Record{}, io.EOF
+	}
+}
