@@ -115,6 +115,7 @@ type config struct {
 	adaptive             bool
 	sink                 DeadLetterSink
 	logger               *slog.Logger
+	callLogLevel         slog.Level
 	shutdownTimeout      time.Duration
 	region               string
 }
@@ -132,6 +133,7 @@ func defaultConfig() config {
 		appendNewline:   true,
 		adaptive:        true,
 		shutdownTimeout: 30 * time.Second,
+		callLogLevel:    slog.LevelDebug,
 	}
 }
 
@@ -220,10 +222,17 @@ func Adaptive(on bool) Option { return func(c *config) { c.adaptive = on } }
 // is the dead-letter record type.)
 func DeadLetterTo(sink DeadLetterSink) Option { return func(c *config) { c.sink = sink } }
 
-// Logger sets the logger. Default: discard. Batch results are logged at
-// debug, retries and throttling at info, dead letters at warn; record data is
+// Logger sets the logger. Default: discard. Each API call is logged at
+// CallLogLevel (default debug), retries and throttling at info, dead letters at warn; record data is
 // never logged.
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// CallLogLevel sets the level of the one log line per successful API call
+// (PutRecord: seq, bytes, latency, attempt; PutRecordBatch: records, failed,
+// bytes, latency, attempt). Default slog.LevelDebug, since a bulk send makes
+// thousands of calls a second; the CLI's scenario uses slog.LevelInfo so its
+// log shows every call, as the scenario asks.
+func CallLogLevel(l slog.Level) Option { return func(c *config) { c.callLogLevel = l } }
 
 // ShutdownTimeout bounds how long requests in flight may run after Send's
 // context is cancelled. Default 30s; must be > 0.

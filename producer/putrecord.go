@@ -64,8 +64,8 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 			p.stats.billedBytes.Add(billed(len(ent.data)))
 			p.limiter.accepted(1, len(ent.data))
 			p.limiter.succeeded()
-			if p.log.Enabled(ctx, slog.LevelDebug) {
-				p.log.LogAttrs(ctx, slog.LevelDebug, "PutRecord", slog.Int64("seq", rec.Seq),
+			if p.log.Enabled(ctx, p.cfg.callLogLevel) {
+				p.log.LogAttrs(ctx, p.cfg.callLogLevel, "PutRecord", slog.Int64("seq", rec.Seq),
 					slog.Int("bytes", len(ent.data)), slog.Duration("latency", latency), slog.Int("attempt", ent.attempts))
 			}
 			return deref(out.RecordId), nil

@@ -677,8 +677,8 @@ func (r *run) sendBatch(w *worker, bt *batch) {
 	} else {
 		p.limiter.succeeded()
 	}
-	if p.log.Enabled(r.runCtx, slog.LevelDebug) {
-		p.log.LogAttrs(r.runCtx, slog.LevelDebug, "PutRecordBatch",
+	if p.log.Enabled(r.runCtx, p.cfg.callLogLevel) {
+		p.log.LogAttrs(r.runCtx, p.cfg.callLogLevel, "PutRecordBatch",
 			slog.Int("records", len(entries)), slog.Int("failed", len(failed)), slog.Int("bytes", bt.bytes),
 			slog.Duration("latency", latency), slog.Int("attempt", attempts))
 	}

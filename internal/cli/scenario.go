@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -167,7 +168,8 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 	}
 	dlPath := opts.send.deadLetterPath(dataPath)
 	sink := producer.NewFileSink(dlPath)
-	p, err := opts.send.newProducer(client, cfg.Region, sink, g.logger)
+	// The scenario logs every API call at info; a bulk put logs them at debug.
+	p, err := opts.send.newProducer(client, cfg.Region, sink, g.logger, producer.CallLogLevel(slog.LevelInfo))
 	if err != nil {
 		return err
 	}
@@ -280,7 +282,7 @@ func putRecords(ctx context.Context, p *producer.Producer, src producer.Source, 
 
 // startLocal starts the embedded emulator on a free loopback port.
 func startLocal(_ context.Context, g *globalOptions, dir string) (*emulator.Server, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("local dir %s: %w", dir, err)
 	}
 	srv, err := emulator.New(emulator.DataDir(dir), emulator.Logger(g.logger.WithGroup("emulator")))
@@ -315,7 +317,7 @@ func createLocalStream(ctx context.Context, client *firehose.Client, stream stri
 
 // writeMockData writes n generated records as a JSON array into dir.
 func writeMockData(dir string, n int, seed int64) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, "sample_records.json")

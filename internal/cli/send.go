@@ -100,7 +100,7 @@ func (o *sendOptions) deadLetterPath(input string) string {
 }
 
 // newProducer builds the producer with the flags' settings.
-func (o *sendOptions) newProducer(client producer.Client, region string, sink producer.DeadLetterSink, logger *slog.Logger) (*producer.Producer, error) {
+func (o *sendOptions) newProducer(client producer.Client, region string, sink producer.DeadLetterSink, logger *slog.Logger, extra ...producer.Option) (*producer.Producer, error) {
 	opts := []producer.Option{
 		producer.MaxBatchRecords(o.BatchSize),
 		producer.Concurrency(o.Concurrency),
@@ -120,6 +120,7 @@ func (o *sendOptions) newProducer(client producer.Client, region string, sink pr
 	if o.Pack {
 		opts = append(opts, producer.Pack(o.PackSize))
 	}
+	opts = append(opts, extra...)
 	p, err := producer.New(client, o.Stream, opts...)
 	if err != nil {
 		return nil, usageErrorf("%w", err)
