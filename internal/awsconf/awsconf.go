@@ -5,8 +5,10 @@
 package awsconf
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -112,6 +114,11 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 		}
 		cfg.Region = LocalRegion
 	}
+	// Wrapped after loading: the loader applies AWS_CA_BUNDLE only to an
+	// *awshttp.BuildableClient.
+	if bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		cfg.HTTPClient = &BufferedClient{BuildableClient: bc}
+	}
 	return cfg, nil
 }
 
@@ -138,6 +145,33 @@ func newHTTPClient() *awshttp.BuildableClient {
 		t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 		t.IdleConnTimeout = 90 * time.Second
 	})
+}
+
+// BufferedClient is the SDK's BuildableClient, except that Do reads each
+// response body completely before the SDK sees the response. Without it,
+// a 200 response is sometimes lost as "deserialization failed ... use of
+// closed network connection" (aws/aws-sdk-go-v2#1825, #2737): the
+// connection is closed under a body not yet read. The SDK retries that
+// error, and for PutRecordBatch a retry of a request that was in fact
+// accepted duplicates every record in it. Firehose responses are small
+// (about 100 bytes a record), so reading them at once costs little.
+type BufferedClient struct {
+	*awshttp.BuildableClient
+}
+
+// Do sends req and returns the response with its body already read.
+func (c *BufferedClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.BuildableClient.Do(req)
+	if err != nil || resp.Body == nil || resp.Body == http.NoBody {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("read response body: %w", err)
+	}
+	return resp, nil
 }
 
 // Firehose returns a Firehose client for cfg.

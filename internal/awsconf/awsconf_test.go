@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
@@ -86,10 +85,11 @@ func TestLoadSDKSettings(t *testing.T) {
 			t.Fatalf("retry token %d refused: %v", i, err)
 		}
 	}
-	client, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
+	buffered, ok := cfg.HTTPClient.(*BufferedClient)
 	if !ok {
-		t.Fatalf("HTTPClient is %T, want *awshttp.BuildableClient", cfg.HTTPClient)
+		t.Fatalf("HTTPClient is %T, want *BufferedClient", cfg.HTTPClient)
 	}
+	client := buffered.BuildableClient
 	if got := client.GetTransport().MaxIdleConnsPerHost; got != DefaultMaxIdleConnsPerHost {
 		t.Errorf("MaxIdleConnsPerHost = %d, want %d", got, DefaultMaxIdleConnsPerHost)
 	}
