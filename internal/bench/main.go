@@ -381,7 +381,7 @@ func (c *config) boto3(ctx context.Context, log io.Writer) ([]result, error) {
 		return nil, err
 	}
 	defer s.close()
-	py := exec.CommandContext(ctx, c.python, c.boto3Script, "--endpoint-url", s.emu.URL, "--region", "us-east-1", //nolint:gosec // the bench runs the script it was told to
+	py := exec.CommandContext(ctx, c.python, c.boto3Script, "--endpoint-url", s.emu.URL, "--region", "us-east-1",
 		"--stream", "bench-boto3", in.path)
 	py.Env = benchEnv(s.dir)
 	py.Stderr = log

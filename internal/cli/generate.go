@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -53,7 +52,7 @@ func runGenerate(_ context.Context, g *globalOptions, opts generateOptions) (err
 	default:
 		return usageErrorf("--format %q: want json or ndjson", opts.Format)
 	}
-	var w io.Writer = g.stdio.Out
+	w := g.stdio.Out
 	if opts.Out != "-" {
 		f, err := os.Create(opts.Out)
 		if err != nil {

@@ -66,7 +66,7 @@ func launch(tb testing.TB, bin string, port int) (*Server, error) {
 		return nil, err
 	}
 	// The process must outlive the test's context; it is stopped in Cleanup.
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port)) //nolint:noctx // lifetime managed by Cleanup
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port)) // lives until Cleanup, not a context
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
@@ -78,7 +78,7 @@ func launch(tb testing.TB, bin string, port int) (*Server, error) {
 	go func() { exited <- cmd.Wait(); _ = logFile.Close() }()
 	stop := func() {
 		_ = cmd.Process.Kill()
-		<-exited
+		<-exited //nolint:errcheck // killed: its exit status says nothing
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
