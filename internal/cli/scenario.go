@@ -28,7 +28,7 @@ import (
 // Names used by `scenario --local`.
 const (
 	localStream = "firehose-common-actions"
-	localBucket = "firehose-local"
+	localBucket = "local-bucket"
 	localPrefix = "alerts/"
 )
 
@@ -241,7 +241,7 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 	if srv != nil {
 		dir := filepath.Join(opts.LocalDir, localBucket)
 		n, bytes := countFiles(dir, start)
-		fmt.Fprintf(out, "\nDelivered objects: this run wrote %d files, %d bytes under %s (JSON lines; try: cat %s/%s*/*/*/*/*)\n",
+		fmt.Fprintf(out, "\nDelivered objects: this run wrote %d file(s), %d bytes under %s (JSON lines; try: cat %s/%s*/*/*/*/*)\n",
 			n, bytes, dir, dir, localPrefix)
 	}
 	return outcome(sum, sendErrFor(sendErr))
