@@ -32,7 +32,7 @@ func (p *Producer) giveUp(ctx context.Context, entries []entry, reason, code, ms
 	first := entries[0].parts[0]
 	level := slog.LevelWarn
 	p.log.LogAttrs(ctx, level, "records not delivered",
-		slog.String("reason", reason), slog.Int("records", n), slog.Int64("seq", first.seq),
+		slog.String("reason", reason), slog.Int("records", n), slog.Int64("seq", first.seq), slog.String("source", first.source),
 		slog.String("error_code", firstCode(entries, code)), slog.Int("attempt", entries[0].attempts))
 	if p.cfg.sink == nil {
 		return undelivered{lostNoSink: int64(n)}

@@ -50,6 +50,10 @@ const (
 	DefaultMaxIdleConnsPerHost = 64
 	// LocalRegion is the region used with Local when none is configured.
 	LocalRegion = "us-east-1"
+	// DefaultRequestTimeout bounds one HTTP attempt, response included, so a
+	// stalled response becomes a retryable timeout instead of a hang. A
+	// 4 MiB PutRecordBatch needs about 1 s at 32 Mbit/s.
+	DefaultRequestTimeout = 30 * time.Second
 )
 
 // Options select how to reach AWS (or an emulator). The zero value uses the
@@ -68,6 +72,8 @@ type Options struct {
 	Local bool
 	// CloudWatchProtocol is ProtocolAuto (""), ProtocolCBOR or ProtocolJSON.
 	CloudWatchProtocol string
+	// RequestTimeout bounds one HTTP attempt (0 = DefaultRequestTimeout).
+	RequestTimeout time.Duration
 }
 
 // Validate reports option values that cannot work.
@@ -89,7 +95,7 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithRetryer(newRetryer),
-		config.WithHTTPClient(newHTTPClient()),
+		config.WithHTTPClient(newHTTPClient(o.RequestTimeout)),
 	}
 	if o.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.Region))
@@ -139,12 +145,15 @@ func newRetryer() aws.Retryer {
 
 // newHTTPClient is one keep-alive HTTP client shared by every service client,
 // with enough idle connections per host for concurrent senders.
-func newHTTPClient() *awshttp.BuildableClient {
+func newHTTPClient(timeout time.Duration) *awshttp.BuildableClient {
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
 	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 4 * DefaultMaxIdleConnsPerHost
 		t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 		t.IdleConnTimeout = 90 * time.Second
-	})
+	}).WithTimeout(timeout)
 }
 
 // BufferedClient is the SDK's BuildableClient, except that Do reads each

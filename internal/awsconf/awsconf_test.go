@@ -93,6 +93,9 @@ func TestLoadSDKSettings(t *testing.T) {
 	if got := client.GetTransport().MaxIdleConnsPerHost; got != DefaultMaxIdleConnsPerHost {
 		t.Errorf("MaxIdleConnsPerHost = %d, want %d", got, DefaultMaxIdleConnsPerHost)
 	}
+	if got := client.GetTimeout(); got != DefaultRequestTimeout {
+		t.Errorf("request timeout = %s, want %s", got, DefaultRequestTimeout)
+	}
 	if cfg.BaseEndpoint == nil || *cfg.BaseEndpoint != "http://127.0.0.1:1" {
 		t.Errorf("BaseEndpoint = %v, want the option", cfg.BaseEndpoint)
 	}

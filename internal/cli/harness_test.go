@@ -137,27 +137,7 @@ func startMotoBackend(t *testing.T, stream string, _ ...emulator.Option) (string
 	createTestStream(t, srv.URL, stream)
 	return srv.URL, func() [][]byte {
 		t.Helper()
-		var out [][]byte
-		p := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(testBucket)})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				t.Fatalf("list objects: %v", err)
-			}
-			for _, o := range page.Contents {
-				obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket), Key: o.Key})
-				if err != nil {
-					t.Fatalf("get %s: %v", aws.ToString(o.Key), err)
-				}
-				b, err := io.ReadAll(obj.Body)
-				_ = obj.Body.Close()
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, b)
-			}
-		}
-		return out
+		return bucketObjects(t, srv.URL, testBucket)
 	}
 }
 

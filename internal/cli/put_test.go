@@ -56,6 +56,13 @@ func TestPutBadInput(t *testing.T) {
 			wantReasons:   map[string]string{":2": "invalid-json"},
 		},
 		{
+			name:          "malformed element of a JSON array",
+			input:         ptr("[\n  {\"a\": 1},\n  {\"a\": 2,},\n  {\"a\": 3}\n]\n"),
+			wantCode:      1,
+			wantDelivered: []string{`{"a":1}`, `{"a":3}`},
+			wantReasons:   map[string]string{"[1]": "invalid-json"},
+		},
+		{
 			name:          "record over 1,000 KiB",
 			input:         ptr("{\"a\":1}\n" + big + "\n{\"a\":3}\n"),
 			wantCode:      1,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -32,6 +33,8 @@ type globalOptions struct {
 	EndpointURL string
 	LogFormat   string
 	LogLevel    string
+	// RequestTimeout bounds one HTTP attempt.
+	RequestTimeout time.Duration
 
 	stdio   Stdio
 	logger  *slog.Logger
@@ -44,6 +47,7 @@ func (g *globalOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.EndpointURL, "endpoint-url", "", "one endpoint for Firehose, CloudWatch, S3 and IAM, for emulators (default: AWS_ENDPOINT_URL or the AWS endpoints)")
 	fs.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&g.RequestTimeout, "request-timeout", awsconf.DefaultRequestTimeout, "time limit of one HTTP attempt, response included (a stalled response is retried)")
 }
 
 // Main runs the firehose command line with args (without the program name)
@@ -114,5 +118,5 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 
 // awsOptions are the SDK settings from the global flags.
 func (g *globalOptions) awsOptions() awsconf.Options {
-	return awsconf.Options{Region: g.Region, Profile: g.Profile, EndpointURL: g.EndpointURL, CloudWatchProtocol: "auto"}
+	return awsconf.Options{Region: g.Region, Profile: g.Profile, EndpointURL: g.EndpointURL, CloudWatchProtocol: "auto", RequestTimeout: g.RequestTimeout}
 }

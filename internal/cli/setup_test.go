@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -98,6 +99,14 @@ func TestSetupAndTeardownCommandsAgainstMoto(t *testing.T) {
 		}
 	}
 
+	// The scenario runs on what setup made: every record lands in the bucket once.
+	input, want := writeInput(t, 1200, 21)
+	code, stdout, stderr = runInfraCLI(t, "", append([]string{"scenario", "--stream", "cli-stream", "--data", input, "--metrics-wait", "0s"}, common...)...)
+	if code != 0 {
+		t.Fatalf("scenario on the set-up stream: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	assertExactlyOnce(t, deliveredLines(t, bucketObjects(t, srv.URL, "cli-bucket")), want)
+
 	// Without a terminal and without --yes, teardown refuses and deletes nothing.
 	code, stdout, stderr = runInfraCLI(t, "y\n", teardown...)
 	if code != exitFatal || !strings.Contains(stderr, "pass --yes") {
@@ -130,4 +139,31 @@ func TestSetupAndTeardownCommandsAgainstMoto(t *testing.T) {
 			t.Errorf("second teardown output lacks row %q:\n%s", row, stdout)
 		}
 	}
+}
+
+// bucketObjects reads every object of bucket from an S3 endpoint.
+func bucketObjects(t *testing.T, endpoint, bucket string) [][]byte {
+	t.Helper()
+	s3c := s3.NewFromConfig(testAWSConfig(endpoint), func(o *s3.Options) { o.UsePathStyle = true })
+	var out [][]byte
+	p := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(t.Context())
+		if err != nil {
+			t.Fatalf("list %s: %v", bucket, err)
+		}
+		for _, o := range page.Contents {
+			obj, err := s3c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
+			if err != nil {
+				t.Fatalf("get %s: %v", aws.ToString(o.Key), err)
+			}
+			b, err := io.ReadAll(obj.Body)
+			_ = obj.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out
 }
