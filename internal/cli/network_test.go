@@ -30,12 +30,12 @@ func faultyProxy(t *testing.T, backend string, stall time.Duration) string {
 		}
 		fault := 0
 		if r.Header.Get("X-Amz-Target") == "Firehose_20150804.PutRecordBatch" {
-			switch k := n.Add(1); {
-			case k%9 == 2:
+			switch n.Add(1) % 9 {
+			case 2:
 				fault = 1 // reset before forwarding
-			case k%9 == 5:
+			case 5:
 				fault = 2 // reset after the service accepted
-			case k%9 == 7:
+			case 7:
 				fault = 3 // stall past the client's timeout
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
-	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
 )
 
@@ -58,21 +57,12 @@ func runPut(ctx context.Context, g *globalOptions, opts putOptions) error {
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
-	client := awsconf.Firehose(cfg)
-	if err := checkStream(ctx, client, opts.send.Stream, cfg.Region, g.logger); err != nil {
-		return err
-	}
-	dlPath := opts.send.deadLetterPath(opts.Input)
-	sink := producer.NewFileSink(dlPath)
-	p, err := opts.send.newProducer(client, cfg.Region, sink, g.logger)
+	p, sink, err := newSender(ctx, g, cfg, opts.send, opts.send.deadLetterPath(opts.Input))
 	if err != nil {
 		return err
 	}
-	g.signals.onHardStop(p.Abort)
 
 	start := time.Now()
-	total := int64(-1)
-	progress := ui.StartProgress(ctx, g.stdio.Err, g.logger, ui.ProgressOptions{Label: "PutRecordBatch", Total: total, Poll: progressCounts(p)})
 	var src producer.Source = readerSource{r: reader}
 	unsent := src // what to dead-letter after an interrupt: the rest of a file
 	if opts.Input == "" || opts.Input == "-" {
@@ -82,13 +72,7 @@ func runPut(ctx context.Context, g *globalOptions, opts putOptions) error {
 		async := newAsyncSource(src)
 		src, unsent = async, async.readAhead()
 	}
-	sendErr := p.Send(ctx, src)
-	progress.Stop()
-	if ctx.Err() != nil {
-		if err := drainUnsent(ctx, p, unsent); err != nil {
-			g.logger.Error("could not dead-letter the unsent rest of the input", "error", err.Error())
-		}
-	}
+	sendErr := sendWithProgress(ctx, g, p, "PutRecordBatch", src, unsent)
 	closeErr := p.Close(context.WithoutCancel(ctx))
 	elapsed := time.Since(start)
 	if sendErr == nil {

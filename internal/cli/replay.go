@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
-	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
 )
 
@@ -70,27 +69,14 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions) error 
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
-	client := awsconf.Firehose(cfg)
-	if err := checkStream(ctx, client, opts.send.Stream, cfg.Region, g.logger); err != nil {
-		return err
-	}
-	sink := producer.NewFileSink(dlPath)
-	p, err := opts.send.newProducer(client, cfg.Region, sink, g.logger)
+	p, sink, err := newSender(ctx, g, cfg, opts.send, dlPath)
 	if err != nil {
 		return err
 	}
-	g.signals.onHardStop(p.Abort)
 
 	src := newDeadLetterSource(opts.File, f, opts.IncludeRejected)
 	start := time.Now()
-	progress := ui.StartProgress(ctx, g.stdio.Err, g.logger, ui.ProgressOptions{Label: "replay", Total: -1, Poll: progressCounts(p)})
-	sendErr := p.Send(ctx, src)
-	progress.Stop()
-	if ctx.Err() != nil {
-		if err := drainUnsent(ctx, p, src); err != nil {
-			g.logger.Error("could not dead-letter the unsent rest of the file", "error", err.Error())
-		}
-	}
+	sendErr := sendWithProgress(ctx, g, p, "replay", src, src)
 	src.stop()
 	closeErr := p.Close(context.WithoutCancel(ctx))
 	if sendErr == nil {

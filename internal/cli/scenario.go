@@ -163,18 +163,16 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 			return err
 		}
 	}
-	if err := checkStream(ctx, client, opts.send.Stream, cfg.Region, g.logger); err != nil {
-		return err
-	}
-	dlPath := opts.send.deadLetterPath(dataPath)
-	sink := producer.NewFileSink(dlPath)
 	// The scenario logs every API call at info; a bulk put logs them at debug.
-	p, err := opts.send.newProducer(client, cfg.Region, sink, g.logger, producer.CallLogLevel(slog.LevelInfo))
+	p, sink, err := newSender(ctx, g, cfg, opts.send, opts.send.deadLetterPath(dataPath), producer.CallLogLevel(slog.LevelInfo))
 	if err != nil {
 		return err
 	}
-	g.signals.onHardStop(p.Abort)
 	src := readerSource{r: reader}
+	var unsent producer.Source = src // after an interrupt: the rest of the file
+	if dataPath == "-" {
+		unsent = nil
+	}
 	start := time.Now()
 
 	// Step 2: PutRecord, one by one.
@@ -186,17 +184,9 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 	// Step 3: PutRecordBatch for the rest.
 	if sendErr == nil {
 		fmt.Fprintf(out, "Step 3: PutRecordBatch for the remaining records (batches of up to %d records and 4 MiB)\n", opts.send.BatchSize)
-		before := p.Stats()
-		progress = ui.StartProgress(ctx, g.stdio.Err, g.logger, ui.ProgressOptions{Label: "PutRecordBatch", Total: -1, Poll: func() ui.Counts {
-			c := progressCounts(p)()
-			c.Done -= before.Delivered + before.DeadLettered + before.Rejected
-			return c
-		}})
-		sendErr = p.Send(ctx, src)
-		progress.Stop()
-	}
-	if ctx.Err() != nil && dataPath != "-" {
-		if err := drainUnsent(ctx, p, src); err != nil {
+		sendErr = sendWithProgress(ctx, g, p, "PutRecordBatch", src, unsent)
+	} else if ctx.Err() != nil && unsent != nil {
+		if err := drainUnsent(ctx, p, unsent); err != nil {
 			g.logger.Error("could not dead-letter the unsent rest of the input", "error", err.Error())
 		}
 	}

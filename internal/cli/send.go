@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/spf13/pflag"
 
+	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/records"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
@@ -373,4 +374,41 @@ func (r readAheadSource) Next(context.Context) (producer.Record, error) {
 	default:
 		return producer.Record{}, io.EOF
 	}
+}
+
+// newSender checks that the stream can be reached (failing fast when it
+// cannot) and builds the producer with the flags' settings, writing its
+// dead letters to dlPath. The second signal aborts its requests.
+func newSender(ctx context.Context, g *globalOptions, cfg aws.Config, o sendOptions, dlPath string, extra ...producer.Option) (*producer.Producer, *producer.FileSink, error) {
+	client := awsconf.Firehose(cfg)
+	if err := checkStream(ctx, client, o.Stream, cfg.Region, g.logger); err != nil {
+		return nil, nil, err
+	}
+	sink := producer.NewFileSink(dlPath)
+	p, err := o.newProducer(client, cfg.Region, sink, g.logger, extra...)
+	if err != nil {
+		return nil, nil, err
+	}
+	g.signals.onHardStop(p.Abort)
+	return p, sink, nil
+}
+
+// sendWithProgress streams src through p with a progress display. After
+// an interrupt it dead-letters what unsent still yields (the rest of a
+// bounded input), so the accounting covers every record read.
+func sendWithProgress(ctx context.Context, g *globalOptions, p *producer.Producer, label string, src, unsent producer.Source) error {
+	before := p.Stats()
+	progress := ui.StartProgress(ctx, g.stdio.Err, g.logger, ui.ProgressOptions{Label: label, Total: -1, Poll: func() ui.Counts {
+		c := progressCounts(p)()
+		c.Done -= before.Delivered + before.DeadLettered + before.Rejected
+		return c
+	}})
+	err := p.Send(ctx, src)
+	progress.Stop()
+	if ctx.Err() != nil && unsent != nil {
+		if derr := drainUnsent(ctx, p, unsent); derr != nil {
+			g.logger.Error("could not dead-letter the unsent rest of the input", "error", derr.Error())
+		}
+	}
+	return err
 }
