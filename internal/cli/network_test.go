@@ -13,13 +13,32 @@ import (
 	"time"
 )
 
+// Network faults a faultyProxy injects.
+const (
+	faultNone        = iota
+	faultResetBefore // connection reset before the request reaches the service: nothing delivered
+	faultResetAfter  // reset after the service accepted the records: delivered, response lost
+	faultStall       // response held past the client's timeout: delivered, response too late
+)
+
+// everyNinth is the default schedule: of every nine PutRecordBatch calls,
+// one reset before, one reset after and one stall.
+func everyNinth(k int64) int {
+	switch k % 9 {
+	case 2:
+		return faultResetBefore
+	case 5:
+		return faultResetAfter
+	case 7:
+		return faultStall
+	}
+	return faultNone
+}
+
 // faultyProxy sits between the CLI and a backend and breaks the network
-// the way real networks break, on a fixed schedule of PutRecordBatch calls:
-// a connection reset before the request reaches the service (nothing
-// delivered), a reset after the service accepted the records (delivered,
-// response lost), and a stalled response that outlives the client's
-// request timeout (delivered, response too late).
-func faultyProxy(t *testing.T, backend string, stall time.Duration) string {
+// the way real networks break, on the schedule of PutRecordBatch calls
+// (the k-th call, from 1) given by schedule.
+func faultyProxy(t *testing.T, backend string, stall time.Duration, schedule func(k int64) int) string {
 	t.Helper()
 	var n atomic.Int64
 	client := &http.Client{}
@@ -28,18 +47,11 @@ func faultyProxy(t *testing.T, backend string, stall time.Duration) string {
 		if err != nil {
 			return
 		}
-		fault := 0
+		fault := faultNone
 		if r.Header.Get("X-Amz-Target") == "Firehose_20150804.PutRecordBatch" {
-			switch n.Add(1) % 9 {
-			case 2:
-				fault = 1 // reset before forwarding
-			case 5:
-				fault = 2 // reset after the service accepted
-			case 7:
-				fault = 3 // stall past the client's timeout
-			}
+			fault = schedule(n.Add(1))
 		}
-		if fault == 1 {
+		if fault == faultResetBefore {
 			resetConn(t, w)
 			return
 		}
@@ -57,10 +69,10 @@ func faultyProxy(t *testing.T, backend string, stall time.Duration) string {
 		respBody, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		switch fault {
-		case 2:
+		case faultResetAfter:
 			resetConn(t, w)
 			return
-		case 3:
+		case faultStall:
 			select {
 			case <-time.After(stall):
 			case <-r.Context().Done():
@@ -102,7 +114,7 @@ func TestPutSurvivesNetworkFaults(t *testing.T) {
 	}
 	const stream = "flaky-network"
 	endpoint, objects := startEmulatorBackend(t, stream)
-	proxy := faultyProxy(t, endpoint, 2*time.Second)
+	proxy := faultyProxy(t, endpoint, 2*time.Second, everyNinth)
 	input, want := writeInput(t, 20000, 9)
 	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
 	code, out, errOut := runCLIContext(t, withTimeout(t, 2*time.Minute), nil, nil,
