@@ -3,9 +3,12 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
@@ -126,4 +129,75 @@ func callB(b *testing.B, srv *Server, op string, body []byte) *discardResponse {
 	rec := &discardResponse{h: http.Header{}}
 	srv.ServeHTTP(rec, req)
 	return rec
+}
+
+// BenchmarkBufferMemory pushes 200 MB of 1,000-byte records through one
+// stream with SizeInMBs 128 (so one full object is written and the rest is
+// flushed at the end) and reports the peak heap seen by a sampler: the
+// buffer should cost about what it holds, with no large copy on growth.
+func BenchmarkBufferMemory(b *testing.B) {
+	const (
+		recordSize = 1000
+		perBatch   = 500
+		total      = 200 << 20
+	)
+	payload := bytes.Repeat([]byte("y"), recordSize)
+	body := []byte(`{"DeliveryStreamName":"m","Records":[`)
+	for i := range perBatch {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, `{"Data":"`...)
+		body = base64.StdEncoding.AppendEncode(body, payload)
+		body = append(body, `"}`...)
+	}
+	body = append(body, "]}"...)
+	batches := total / (recordSize * perBatch)
+	var peakInuse, peakSys uint64
+	b.ReportAllocs()
+	b.SetBytes(int64(batches * recordSize * perBatch))
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		srv, err := New(DataDir(b.TempDir()), NoQuotas())
+		if err != nil {
+			b.Fatal(err)
+		}
+		create := `{"DeliveryStreamName":"m","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::m-bucket","RoleARN":"r","BufferingHints":{"SizeInMBs":128,"IntervalInSeconds":900}}}`
+		if rec := callB(b, srv, "CreateDeliveryStream", []byte(create)); rec.code != http.StatusOK {
+			b.Fatal(rec.code)
+		}
+		stop := make(chan struct{})
+		var sampler sync.WaitGroup
+		sampler.Go(func() {
+			var ms runtime.MemStats
+			t := time.NewTicker(2 * time.Millisecond)
+			defer t.Stop()
+			for {
+				runtime.ReadMemStats(&ms)
+				peakInuse = max(peakInuse, ms.HeapInuse)
+				peakSys = max(peakSys, ms.Sys)
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
+		})
+		b.StartTimer()
+		for range batches {
+			if rec := callB(b, srv, "PutRecordBatch", body); rec.code != http.StatusOK {
+				b.Fatal(rec.code)
+			}
+		}
+		if err := srv.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		close(stop)
+		sampler.Wait()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(peakInuse)/(1<<20), "peak-heap-inuse-MiB")
+	b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MiB")
 }

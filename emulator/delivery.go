@@ -44,7 +44,7 @@ type stream struct {
 	// mu guards the buffer and closed; a put holds it from the quota
 	// decision to the append so Close never misses an accepted record.
 	mu      sync.Mutex
-	buf     []byte
+	buf     recordBuffer
 	count   int
 	firstAt time.Time
 	closed  bool
@@ -60,7 +60,7 @@ func (st *stream) sizeLimit() int { return st.dest.sizeInMBs << 20 }
 
 // pendingFile is a swapped-out buffer on its way to disk.
 type pendingFile struct {
-	data    []byte
+	data    recordBuffer
 	count   int
 	firstAt time.Time
 }
@@ -68,7 +68,7 @@ type pendingFile struct {
 // takeLocked swaps the buffer out; the caller holds st.mu.
 func (st *stream) takeLocked() pendingFile {
 	p := pendingFile{data: st.buf, count: st.count, firstAt: st.firstAt}
-	st.buf = nil
+	st.buf = recordBuffer{}
 	st.count = 0
 	st.firstAt = time.Time{}
 	return p
@@ -78,12 +78,16 @@ func (st *stream) takeLocked() pendingFile {
 func (st *stream) writeTakenLocked(p pendingFile) error {
 	st.writeMu.Lock()
 	st.mu.Unlock()
-	err := st.writeFile(p)
+	err := st.writeFile(&p)
 	st.writeMu.Unlock()
-	if err != nil {
+	if err == nil {
+		p.data.release()
+	} else {
 		// Keep the records: they go out with the next write.
 		st.mu.Lock()
-		st.buf = append(p.data, st.buf...)
+		p.data.appendBuffer(&st.buf)
+		st.buf.release()
+		st.buf = p.data
 		st.count += p.count
 		if st.firstAt.IsZero() || p.firstAt.Before(st.firstAt) {
 			st.firstAt = p.firstAt
@@ -117,18 +121,15 @@ func (st *stream) flushIfDue(now time.Time) error {
 func (st *stream) appendLocked(now time.Time, data []byte) {
 	if st.count == 0 {
 		st.firstAt = now
-		if st.buf == nil {
-			st.buf = make([]byte, 0, min(st.sizeLimit(), 1<<20))
-		}
 	}
-	st.buf = append(st.buf, data...)
+	_, _ = st.buf.Write(data)
 	st.count++
 }
 
 // flushAfterAppendLocked writes the buffer if it is full or the stream does
 // not buffer (IntervalInSeconds 0), and unlocks st.mu in every case.
 func (st *stream) flushAfterAppendLocked() {
-	if st.count == 0 || (len(st.buf) < st.sizeLimit() && st.dest.intervalInSeconds > 0) {
+	if st.count == 0 || (st.buf.Len() < st.sizeLimit() && st.dest.intervalInSeconds > 0) {
 		st.mu.Unlock()
 		return
 	}
@@ -145,7 +146,7 @@ func (st *stream) objectKey(t time.Time) string {
 
 // writeFile writes p to DIR/<bucket>/<key> through a temporary file and a
 // rename, so readers never see part of a file.
-func (st *stream) writeFile(p pendingFile) error {
+func (st *stream) writeFile(p *pendingFile) error {
 	if p.count == 0 {
 		return nil
 	}
@@ -166,7 +167,7 @@ func (st *stream) writeFile(p pendingFile) error {
 		return fmt.Errorf("emulator: create temp file: %w", err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(p.data)
+	_, werr := p.data.WriteTo(f)
 	cerr := f.Close()
 	if err := errors.Join(werr, cerr); err != nil {
 		_ = os.Remove(tmp)
@@ -179,11 +180,11 @@ func (st *stream) writeFile(p pendingFile) error {
 	now := st.now()
 	st.metrics.put(namespaceFirehose, st.dims, now,
 		sample{name: "DeliveryToS3.Records", value: float64(p.count), unit: unitCount},
-		sample{name: "DeliveryToS3.Bytes", value: float64(len(p.data)), unit: unitBytes},
+		sample{name: "DeliveryToS3.Bytes", value: float64(p.data.Len()), unit: unitBytes},
 		sample{name: "DeliveryToS3.Success", value: 1, unit: unitCount},
 		sample{name: "DeliveryToS3.DataFreshness", value: max(0, now.Sub(p.firstAt).Seconds()), unit: unitSeconds},
 	)
 	st.log.Debug("emulator: delivered file", slog.String("stream", st.name), slog.String("path", final),
-		slog.Int("records", p.count), slog.Int("bytes", len(p.data)))
+		slog.Int("records", p.count), slog.Int("bytes", p.data.Len()))
 	return nil
 }
