@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,15 +70,21 @@ func TestPutSecondSignalStopsAtOnce(t *testing.T) {
 	const stream = "stalled"
 	endpoint, objects := startEmulatorBackend(t, stream)
 	// Every PutRecordBatch is delivered, then its response held for 20s.
-	proxy := faultyProxy(t, endpoint, 20*time.Second, func(int64) int { return faultStall })
+	inFlight := make(chan struct{})
+	var once sync.Once
+	proxy := faultyProxy(t, endpoint, 20*time.Second, func(int64) int {
+		once.Do(func() { close(inFlight) })
+		return faultStall
+	})
 	input, want := writeInput(t, 3000, 6)
 	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
 	sigc := make(chan chan<- os.Signal, 1)
 	notify := Signals(func(c chan<- os.Signal) { sigc <- c })
-	var secondAt time.Time
+	var firstAt, secondAt time.Time
 	go func() {
 		c := <-sigc
-		time.Sleep(300 * time.Millisecond)
+		<-inFlight
+		firstAt = time.Now()
 		c <- syscall.SIGTERM
 		time.Sleep(300 * time.Millisecond)
 		secondAt = time.Now()
@@ -90,8 +97,8 @@ func TestPutSecondSignalStopsAtOnce(t *testing.T) {
 	if code != 143 {
 		t.Fatalf("exit %d, want 143\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if secondAt.IsZero() || time.Since(start) < 550*time.Millisecond {
-		t.Errorf("the run ended %s after it began, before the second signal: the first must wait for in-flight requests", time.Since(start))
+	if secondAt.IsZero() || time.Since(firstAt) < 250*time.Millisecond {
+		t.Errorf("the run ended %s after the first signal, before the second: the first must wait for in-flight requests", time.Since(firstAt))
 	}
 	if time.Since(secondAt) > 5*time.Second {
 		t.Errorf("took %s after the second signal (%s in all): not at once", time.Since(secondAt), time.Since(start))

@@ -229,7 +229,12 @@ func TestPutSIGTERMThenReplay(t *testing.T) {
 	notify := Signals(func(c chan<- os.Signal) { sigc <- c })
 	go func() {
 		c := <-sigc
-		time.Sleep(300 * time.Millisecond)
+		// Interrupt once the first records have been delivered.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if len(objects()) > 0 {
+				break
+			}
+		}
 		c <- syscall.SIGTERM
 	}()
 	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, []MainOption{notify},
