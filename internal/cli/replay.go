@@ -45,6 +45,8 @@ input are skipped unless --include-rejected.`,
 		},
 	}
 	opts.addFlags(cmd.Flags())
+	// A dead-letter file is always NDJSON of dead letters, not records.
+	_ = cmd.Flags().MarkHidden("format")
 	return cmd
 }
 
