@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,10 +55,12 @@ func (o recordOutcome) apiError() *apiError {
 func (s *Server) serveFirehose(w http.ResponseWriter, r *http.Request, op string) {
 	// Read the body before the injected latency: net/http notices a client
 	// that gives up (and cancels r.Context) only once the body is consumed.
-	body, err := readBody(r)
+	bodyBuf, err := readBody(r)
+	defer putBodyBuffer(bodyBuf)
 	if err == nil && !s.sleepLatency(r) {
 		return
 	}
+	body := bodyBuf.Bytes()
 	if err == nil {
 		switch op {
 		case "PutRecordBatch":
@@ -138,18 +140,38 @@ func writeFirehoseValue(w http.ResponseWriter, v any) error {
 	return nil
 }
 
-// readBody reads the whole request body; a body over the size cap can only
-// be a batch over 4 MiB.
-func readBody(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
+// bodyPool recycles request body buffers: the handlers copy what they keep
+// (strings, and records into the stream's buffer).
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody bounds the body buffers kept for reuse; a body that needed
+// more (over a 4 MiB batch's base64) is left to the garbage collector.
+const maxPooledBody = 6 << 20
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBody {
+		b.Reset()
+		bodyPool.Put(b)
+	}
+}
+
+// readBody reads the whole request body into a pooled buffer, to be given
+// back with putBodyBuffer once the handler is done with it, error or not.
+// A body over the size cap can only be a batch over 4 MiB.
+func readBody(r *http.Request) (*bytes.Buffer, error) {
+	buf := bodyPool.Get().(*bytes.Buffer)
+	if n := r.ContentLength; n > 0 {
+		buf.Grow(int(min(n, maxRequestBody)) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		buf.Reset()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, invalidArgument(messageRecordsTooLarge)
+			return buf, invalidArgument(messageRecordsTooLarge)
 		}
-		return nil, serializationError("could not read the request body")
+		return buf, serializationError("could not read the request body")
 	}
-	return body, nil
+	return buf, nil
 }
 
 // decodeFirehose decodes a JSON request body into v, mapping problems to
@@ -257,43 +279,45 @@ func (s *Server) putRecord(w http.ResponseWriter, body []byte) error {
 
 func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte) error {
 	start := s.cfg.now()
-	var in putRecordBatchInput
-	if err := decodeFirehose(body, &in); err != nil {
+	sc := getBatchScratch()
+	defer putBatchScratch(sc)
+	name, records, err := decodeBatch(body, sc)
+	if err != nil {
 		return err
 	}
-	if err := validateStreamName(in.DeliveryStreamName, "deliveryStreamName"); err != nil {
+	if err := validateStreamName(name, "deliveryStreamName"); err != nil {
 		return err
 	}
-	n := len(in.Records)
+	n := len(records)
 	switch {
 	case n == 0:
 		return validationError("1 validation error detected: Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1")
 	case n > maxBatchRecords:
 		return validationError("1 validation error detected: Value '[...]' at 'records' failed to satisfy constraint: Member must have length less than or equal to 500")
 	}
-	records := make([][]byte, n)
 	total := 0
-	for i, rec := range in.Records {
-		if rec.Data == nil {
+	for i, rec := range records {
+		if rec == nil {
 			return validationError(fmt.Sprintf("1 validation error detected: Value null at 'records.%d.member.data' failed to satisfy constraint: Member must not be null", i+1))
 		}
-		if len(rec.Data) > maxRecordBytes {
-			return dataTooLong(fmt.Sprintf("records.%d.member.data", i+1), len(rec.Data))
+		if len(rec) > maxRecordBytes {
+			return dataTooLong(fmt.Sprintf("records.%d.member.data", i+1), len(rec))
 		}
-		records[i] = rec.Data
-		total += len(rec.Data)
+		total += len(rec)
 	}
 	if total > maxBatchBytes {
 		return invalidArgument(messageRecordsTooLarge)
 	}
-	st, ok := s.lookupStream(in.DeliveryStreamName)
+	st, ok := s.lookupStream(name)
 	if !ok {
-		return s.streamNotFound(in.DeliveryStreamName)
+		return s.streamNotFound(name)
 	}
 	if ae := s.faults.requestFault(); ae != nil {
 		return ae
 	}
-	outcomes := make([]recordOutcome, n)
+	outcomes := slices.Grow(sc.outcomes[:0], n)[:n]
+	clear(outcomes)
+	sc.outcomes = outcomes
 	res, err := s.accept(st, start, records, outcomes)
 	if err != nil {
 		return err
@@ -308,7 +332,8 @@ func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte) error {
 		dropConnection(w)
 		return nil
 	}
-	writeFirehoseJSON(w, encodeBatchResponse(outcomes, n-res.accepted))
+	sc.response = encodeBatchResponse(sc.response[:0], outcomes, n-res.accepted)
+	writeFirehoseJSON(w, sc.response)
 	return nil
 }
 
@@ -417,9 +442,9 @@ func (ids *recordIDs) append(b []byte, i int) []byte {
 
 // encodeBatchResponse writes the PutRecordBatch answer by hand: it is the
 // hot path, and every string in it is plain ASCII needing no escaping.
-func encodeBatchResponse(outcomes []recordOutcome, failed int) []byte {
+func encodeBatchResponse(b []byte, outcomes []recordOutcome, failed int) []byte {
 	ids := newRecordIDs()
-	b := make([]byte, 0, 64+len(outcomes)*72)
+	b = slices.Grow(b, 64+len(outcomes)*72)
 	b = append(b, `{"Encrypted":false,"FailedPutCount":`...)
 	b = strconv.AppendInt(b, int64(failed), 10)
 	b = append(b, `,"RequestResponses":[`...)
