@@ -73,7 +73,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		attempts := attemptsFromError(err)
 		p.stats.putRecordCalls.Add(int64(attempts))
 		p.stats.requestErrors.Add(int64(attempts))
-		c := classify(err)
+		c := classifyCall(reqCtx, err)
 		ent.code, ent.msg, ent.unknown = c.code, c.msg, c.unknownOutcome
 		switch c.class {
 		case classFatal:

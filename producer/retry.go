@@ -181,6 +181,20 @@ func classify(err error) classified {
 	return classified{class: classFatal, code: "ClientError", msg: err.Error()}
 }
 
+// classifyCall classifies the error of a call made with reqCtx. A context
+// error while reqCtx is still live is not a shutdown: it comes from a
+// timeout inside the HTTP client (http.Client.Timeout, which the standard
+// library reports as matching context.DeadlineExceeded, such as the CLI's
+// per-attempt request timeout). The response was lost, so the call is
+// retryable and its outcome unknown.
+func classifyCall(reqCtx context.Context, err error) classified {
+	c := classify(err)
+	if c.class == classCanceled && reqCtx.Err() == nil {
+		c.class, c.code, c.unknownOutcome = classRetryable, "RequestTimeout", true
+	}
+	return c
+}
+
 // classifyCode classifies a known AWS error code; ok is false when the code
 // says nothing and the HTTP status must decide.
 func classifyCode(code, msg string) (classified, bool) {

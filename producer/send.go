@@ -144,6 +144,12 @@ type run struct {
 	maxOutstandingBytes int64
 	space               chan struct{}
 	allDone             chan struct{}
+	// readerWaiting is set while the reader waits for space; wake tells the
+	// batcher so. With packing, one open batch can hold more input records
+	// than the bound, so the batcher must then send it at once rather than
+	// wait for records that cannot come (or for Linger).
+	readerWaiting atomic.Bool
+	wake          chan struct{}
 
 	runCtx context.Context // cancelled on stop: reading and limiter waits
 	reqCtx context.Context // API calls: survives ctx, ends on ShutdownTimeout or Abort
@@ -179,6 +185,7 @@ func (p *Producer) run(ctx context.Context, src Source, fillBatches bool, onResu
 		maxOutstanding:      inFlightBatches * int64(cfg.maxBatchRecords) * int64(max(1, cfg.packTarget/64)),
 		maxOutstandingBytes: inFlightBatches * int64(cfg.maxBatchBytes),
 		space:               make(chan struct{}, 1),
+		wake:                make(chan struct{}, 1),
 		allDone:             make(chan struct{}),
 		stopCh:              make(chan struct{}),
 	}
@@ -205,6 +212,10 @@ func (p *Producer) run(ctx context.Context, src Source, fillBatches bool, onResu
 		wg.Go(r.workLoop)
 	}
 	wg.Wait()
+	// A stop that comes now (ctx cancelled or Abort as the run ends) must
+	// not change the outcome, nor race with result: an empty Do waits for
+	// a stop in progress and makes any later one a no-op.
+	r.stopOnce.Do(func() {})
 	return r.result(ctx)
 }
 
@@ -327,12 +338,18 @@ func (r *run) readLoop(src Source) {
 	appendNL := r.p.cfg.appendNewline
 	for idx := 0; ; {
 		for r.outstanding.Load() >= r.maxOutstanding || r.outstandingBytes.Load() >= r.maxOutstandingBytes {
+			r.readerWaiting.Store(true)
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
 			select {
 			case <-r.space:
 			case <-r.stopCh:
 				return
 			}
 		}
+		r.readerWaiting.Store(false)
 		if r.stopped() {
 			return
 		}
@@ -534,6 +551,9 @@ func (r *run) batchLoop() {
 			case !ok:
 			case !b.pending():
 				disarm()
+			case len(recCh) == 0 && r.readerWaiting.Load():
+				ok = b.flush()
+				disarm()
 			case r.fillBatches:
 			case cfg.linger == 0 && len(recCh) == 0:
 				ok = b.flush()
@@ -562,6 +582,13 @@ func (r *run) batchLoop() {
 		case <-lingerC:
 			lingerC = nil
 			ok = b.flush()
+		case <-r.wake:
+			// The reader waits for space: what is pending cannot grow
+			// until it is sent. Records still in recCh are handled above.
+			if len(recCh) == 0 && b.pending() {
+				ok = b.flush()
+				disarm()
+			}
 		case <-r.allDone:
 			return
 		case <-r.stopCh:
@@ -696,7 +723,7 @@ func (r *run) requestFailed(entries []entry, err error, start time.Time) {
 	attempts := attemptsFromError(err)
 	p.stats.putRecordBatchCalls.Add(int64(attempts))
 	p.stats.requestErrors.Add(int64(attempts))
-	c := classify(err)
+	c := classifyCall(r.reqCtx, err)
 	for i := range entries {
 		entries[i].code, entries[i].msg, entries[i].unknown = c.code, c.msg, c.unknownOutcome
 	}
