@@ -59,6 +59,9 @@ type limiter struct {
 	lastRaise   time.Time
 	sent, taken meter // records and bytes sent, and accepted by the service
 	throttleCut int64 // number of cuts, for tests and logs
+	// changed is closed (and replaced) whenever the adaptive limits are
+	// set, so workers parked in take can follow a raise or a lift.
+	changed chan struct{}
 }
 
 func newLimiter(cfg config) *limiter {
@@ -75,6 +78,7 @@ func newLimiter(cfg config) *limiter {
 		staticRecords: cfg.maxRecordsPerSecond,
 		staticBytes:   cfg.maxBytesPerSecond,
 		adaptive:      cfg.adaptive,
+		changed:       make(chan struct{}),
 	}
 }
 
@@ -88,10 +92,10 @@ func (l *limiter) wait(ctx context.Context, records, bytes int) error {
 	if err := l.requests.Wait(ctx); err != nil {
 		return fmt.Errorf("wait for request quota: %w", err)
 	}
-	if err := l.records.WaitN(ctx, min(records, l.records.Burst())); err != nil {
+	if err := l.take(ctx, l.records, min(records, l.records.Burst())); err != nil {
 		return fmt.Errorf("wait for records quota: %w", err)
 	}
-	if err := l.bytes.WaitN(ctx, min(bytes, l.bytes.Burst())); err != nil {
+	if err := l.take(ctx, l.bytes, min(bytes, l.bytes.Burst())); err != nil {
 		return fmt.Errorf("wait for bytes quota: %w", err)
 	}
 	if l.adaptive {
@@ -100,6 +104,58 @@ func (l *limiter) wait(ctx context.Context, records, bytes int) error {
 		l.mu.Unlock()
 	}
 	return nil
+}
+
+// take is lim.WaitN(ctx, n) for the records and bytes buckets, whose rate
+// the adaptive control changes while workers wait. A reservation keeps its
+// place in line (FIFO, so a big batch is not starved by small ones), but a
+// waiter whose turn was scheduled at a lower rate would stay parked on that
+// schedule after the rate is raised or lifted: after a cut to the floor
+// with many workers waiting, that is many seconds of idle time while the
+// quota is free. So when the rate rises, the rest of the wait shrinks in
+// proportion (the queue ahead drains that much faster), and ends at once
+// when the limit is lifted. A cut leaves reserved turns as they are.
+func (l *limiter) take(ctx context.Context, lim *rate.Limiter, n int) error {
+	l.mu.Lock()
+	now := time.Now()
+	r := lim.ReserveN(now, n)
+	rateAt := lim.Limit()
+	changed := l.changed
+	l.mu.Unlock()
+	if !r.OK() {
+		return fmt.Errorf("rate: cannot take %d tokens, burst %d", n, lim.Burst())
+	}
+	d := r.DelayFrom(now)
+	if d == 0 {
+		return nil
+	}
+	deadline := now.Add(d)
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			r.Cancel()
+			return ctx.Err()
+		case <-changed:
+			l.mu.Lock()
+			newRate := lim.Limit()
+			changed = l.changed
+			l.mu.Unlock()
+			if newRate <= rateAt {
+				continue
+			}
+			if newRate == rate.Inf {
+				return nil
+			}
+			left := time.Until(deadline)
+			deadline = time.Now().Add(time.Duration(float64(left) * float64(rateAt) / float64(newRate)))
+			rateAt = newRate
+			timer.Reset(time.Until(deadline))
+		}
+	}
 }
 
 // accepted tells the limiter how many records and bytes the service took
@@ -206,6 +262,8 @@ func (l *limiter) applyLocked() {
 	}
 	set(l.records, effective(l.staticRecords, l.adRecords))
 	set(l.bytes, effective(l.staticBytes, l.adBytes))
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // meter counts records and bytes over a sliding second, in ten buckets of

@@ -35,6 +35,10 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 	}
 	reqCtx, _, release := p.requestContext(ctx)
 	defer release()
+	// Limiter waits end on ctx or on Abort, a hard stop.
+	waitCtx, cancelWait := context.WithCancel(ctx)
+	defer cancelWait()
+	defer context.AfterFunc(p.abortCtx, cancelWait)()
 	in := &firehose.PutRecordInput{DeliveryStreamName: &p.stream, Record: &types.Record{Data: e.data}}
 	entries := []entry{e}
 	ent := &entries[0]
@@ -43,7 +47,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		return errors.Join(cause, u.err)
 	}
 	for {
-		if err := p.limiter.wait(ctx, 1, len(ent.data)); err != nil {
+		if err := p.limiter.wait(waitCtx, 1, len(ent.data)); err != nil {
 			return "", giveUp(ReasonShutdown, stopCause(ctx, p))
 		}
 		start := time.Now()

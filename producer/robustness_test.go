@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -291,5 +292,29 @@ func TestPackedTinyRecordsDoNotStall(t *testing.T) {
 				t.Fatalf("%s = %v, delivered %d of %d (dead letters %v)", api, err, st.Delivered, len(recs), sink.reasons())
 			}
 		})
+	}
+}
+
+// TestPutRecordAbortDuringLimiterWait: Abort is a hard stop; PutRecord must
+// not sit out a limiter wait first.
+func TestPutRecordAbortDuringLimiterWait(t *testing.T) {
+	t.Parallel()
+	sink := &memorySink{}
+	p := newTestProducer(t, &fakeClient{}, DeadLetterTo(sink), MaxRequestsPerSecond(1))
+	if _, err := p.PutRecord(context.Background(), Record{Seq: 1, Data: []byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(50*time.Millisecond, p.Abort)
+	start := time.Now()
+	_, err := p.PutRecord(context.Background(), Record{Seq: 2, Data: []byte("b")})
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Errorf("PutRecord returned %v after Abort", took-50*time.Millisecond)
+	}
+	if !errors.Is(err, ErrAborted) {
+		t.Errorf("PutRecord = %v, want ErrAborted", err)
+	}
+	checkInvariant(t, p.Stats())
+	if got := sink.reasons()[ReasonShutdown]; got != 1 {
+		t.Errorf("dead letters %v, want the record as shutdown", sink.reasons())
 	}
 }
