@@ -168,7 +168,9 @@ func TestLogsNeverCarryRecordDataAboveDebug(t *testing.T) {
 		}
 		return nil, apiError("AccessDeniedException", "denied")
 	}
-	p := newTestProducer(t, fc, Logger(logger), MaxBatchRecords(5))
+	// One worker: the throttled first batch is requeued (and logged) before
+	// the fatal error of the second stops the run.
+	p := newTestProducer(t, fc, Logger(logger), MaxBatchRecords(5), Concurrency(1))
 	recs := []Record{{Seq: 1, Data: []byte(`{"secret":"hunter2"}`)}}
 	recs = append(recs, makeRecords(20)[1:]...)
 	err := p.Send(context.Background(), SliceSource(recs))
