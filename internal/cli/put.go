@@ -88,6 +88,9 @@ func sendErrFor(err error) error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, producer.ErrDeadLetterWrite) {
+		return err // records lost: say so, whatever else happened
+	}
 	if errors.Is(err, context.Canceled) {
 		return &exitError{code: 130, err: errors.New("interrupted: records not yet delivered were written to the dead-letter file")}
 	}

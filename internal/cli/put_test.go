@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+
 	"github.com/firehose-tools/firehose/emulator"
 )
 
@@ -258,4 +261,52 @@ func TestPutSIGTERMThenReplay(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-var _ = context.Background
+// TestPutFatalMidRunDeadLettersTheRest: when the stream disappears in the
+// middle of a run, the run stops at once (exit 2, the stream named), what
+// was queued and the unread rest of the file are dead-lettered as
+// "fatal-error", and replaying the file into the re-created stream
+// completes the set without duplicates.
+func TestPutFatalMidRunDeadLettersTheRest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "vanishing"
+	endpoint, objects := startEmulatorBackend(t, stream)
+	input, want := writeInput(t, 30000, 8)
+	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
+	fh := firehose.NewFromConfig(testAWSConfig(endpoint))
+	go func() {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if len(objects()) > 0 {
+				break
+			}
+		}
+		_, _ = fh.DeleteDeliveryStream(context.Background(), &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String(stream)})
+	}()
+	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, nil,
+		"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
+		"--dead-letter", dlPath, "--concurrency", "1", "--max-requests-per-second", "20", input)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, `"vanishing"`) {
+		t.Errorf("the fatal message does not name the stream:\n%s", errOut)
+	}
+	delivered := deliveredLines(t, objects())
+	if len(delivered) == 0 {
+		t.Fatal("nothing delivered before the stream was deleted: the test did not stop the run midway")
+	}
+	assertCovered(t, want, delivered, dlPath)
+	for _, d := range readDeadLetters(t, dlPath) {
+		if d["reason"] != "fatal-error" {
+			t.Fatalf("dead letter reason %v, want fatal-error", d["reason"])
+		}
+	}
+
+	createTestStream(t, endpoint, stream)
+	code, out, errOut = runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "replay", "--stream", stream, dlPath)
+	if code != 0 {
+		t.Fatalf("replay exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+}

@@ -185,10 +185,8 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 	if sendErr == nil {
 		fmt.Fprintf(out, "Step 3: PutRecordBatch for the remaining records (batches of up to %d records and 4 MiB)\n", opts.send.BatchSize)
 		sendErr = sendWithProgress(ctx, g, p, "PutRecordBatch", src, unsent)
-	} else if ctx.Err() != nil && unsent != nil {
-		if err := drainUnsent(ctx, p, unsent); err != nil {
-			g.logger.Error("could not dead-letter the unsent rest of the input", "error", err.Error())
-		}
+	} else {
+		sendErr = errors.Join(sendErr, afterStop(ctx, g, p, unsent, sendErr))
 	}
 	closeErr := p.Close(context.WithoutCancel(ctx))
 	if sendErr == nil {
@@ -259,7 +257,7 @@ func putRecords(ctx context.Context, p *producer.Producer, src producer.Source, 
 		if _, err := p.PutRecord(ctx, rec); err != nil {
 			var fatal *producer.FatalError
 			switch {
-			case errors.As(err, &fatal):
+			case errors.As(err, &fatal), errors.Is(err, producer.ErrDeadLetterWrite):
 				return err
 			case ctx.Err() != nil:
 				return ctx.Err()

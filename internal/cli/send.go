@@ -284,11 +284,11 @@ func openInput(path string, format string, stdin io.Reader) (*records.Reader, fu
 	return r, c.Close, nil
 }
 
-// drainUnsent reads the rest of a bounded input after an interrupt and
-// dead-letters it (reason "shutdown"), so that delivered + dead-lettered +
+// drainUnsent reads the rest of a bounded input after the run stopped and
+// dead-letters it with reason, so that delivered + dead-lettered +
 // rejected = the whole input and `firehose replay` completes the set. It is
 // not used for stdin, which may never end.
-func drainUnsent(ctx context.Context, p *producer.Producer, src producer.Source) error {
+func drainUnsent(ctx context.Context, p *producer.Producer, src producer.Source, reason string) error {
 	const chunk = 5000
 	ctx = context.WithoutCancel(ctx)
 	buf := make([]producer.Record, 0, chunk)
@@ -297,19 +297,18 @@ func drainUnsent(ctx context.Context, p *producer.Producer, src producer.Source)
 		var invalid *producer.InvalidRecordError
 		switch {
 		case errors.Is(err, io.EOF):
-			return p.DeadLetterUnsent(ctx, producer.ReasonShutdown, buf...)
+			return p.DeadLetterUnsent(ctx, reason, buf...)
 		case errors.As(err, &invalid):
 			if err := p.Reject(ctx, invalid.Record, invalid.Reason, invalid.Err); err != nil {
 				return err
 			}
 			continue
 		case err != nil:
-			_ = p.DeadLetterUnsent(ctx, producer.ReasonShutdown, buf...)
-			return err
+			return errors.Join(err, p.DeadLetterUnsent(ctx, reason, buf...))
 		}
 		buf = append(buf, rec)
 		if len(buf) == chunk {
-			if err := p.DeadLetterUnsent(ctx, producer.ReasonShutdown, buf...); err != nil {
+			if err := p.DeadLetterUnsent(ctx, reason, buf...); err != nil {
 				return err
 			}
 			buf = buf[:0]
@@ -405,10 +404,33 @@ func sendWithProgress(ctx context.Context, g *globalOptions, p *producer.Produce
 	}})
 	err := p.Send(ctx, src)
 	progress.Stop()
-	if ctx.Err() != nil && unsent != nil {
-		if derr := drainUnsent(ctx, p, unsent); derr != nil {
-			g.logger.Error("could not dead-letter the unsent rest of the input", "error", derr.Error())
-		}
+	return errors.Join(err, afterStop(ctx, g, p, unsent, err))
+}
+
+// afterStop dead-letters the unread rest of a bounded input (unsent) when
+// a run stopped early, so that replaying the dead-letter file completes
+// the set without resending what was delivered:
+//   - after an interrupt, with reason "shutdown";
+//   - after a fatal error, with reason "fatal-error", but only once
+//     something was delivered: when nothing was, the input itself is the
+//     file to send again, and copying it all would only cost time.
+func afterStop(ctx context.Context, g *globalOptions, p *producer.Producer, unsent producer.Source, sendErr error) error {
+	if unsent == nil {
+		return nil
 	}
-	return err
+	reason := ""
+	var fatal *producer.FatalError
+	switch {
+	case ctx.Err() != nil:
+		reason = producer.ReasonShutdown
+	case errors.As(sendErr, &fatal) && p.Stats().Delivered > 0:
+		reason = producer.ReasonFatal
+	default:
+		return nil
+	}
+	if err := drainUnsent(ctx, p, unsent, reason); err != nil {
+		g.logger.Error("could not dead-letter the unsent rest of the input", "error", err.Error())
+		return err
+	}
+	return nil
 }
