@@ -152,10 +152,10 @@ func TestLimitsRefuseTheWholeRequest(t *testing.T) {
 			wantMessage: "Member must have length less than or equal to 1024000",
 		},
 		{
-			name: "batch over 4 MiB",
+			name: "batch of exactly 4 MiB",
 			call: func(ctx context.Context) error {
 				recs := records(5, 1_000_000)
-				recs[4].Data = make([]byte, 194_305) // 4,194,305 bytes in all
+				recs[4].Data = make([]byte, 194_304) // 4,194,304 bytes in all
 				_, err := fh.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("s"), Records: recs})
 				return err
 			},
@@ -212,12 +212,12 @@ func TestLimitsRefuseTheWholeRequest(t *testing.T) {
 		t.Errorf("refused requests delivered files: %v", paths)
 	}
 
-	// Exactly 4 MiB is within the limit.
+	// One byte under 4 MiB is within the limit (4 MiB itself is refused).
 	recs := records(5, 1_000_000)
-	recs[4].Data = make([]byte, 194_304)
+	recs[4].Data = make([]byte, 194_303)
 	out, err := fh.PutRecordBatch(ctxTimeout(t), &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("s"), Records: recs})
 	if err != nil {
-		t.Fatalf("PutRecordBatch of exactly 4 MiB: %v", err)
+		t.Fatalf("PutRecordBatch of 4 MiB - 1 byte: %v", err)
 	}
 	if got := aws.ToInt32(out.FailedPutCount); got != 0 {
 		t.Errorf("FailedPutCount = %d, want 0", got)

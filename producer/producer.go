@@ -44,8 +44,9 @@ const (
 	// MaxBatchRecordsLimit is the most records one PutRecordBatch call takes.
 	MaxBatchRecordsLimit = 500
 	// MaxBatchBytesLimit is the most bytes (sum of record sizes before base64)
-	// one PutRecordBatch call takes: 4 MiB.
-	MaxBatchBytesLimit = 4 << 20
+	// one PutRecordBatch call takes: one byte under 4 MiB, since the service
+	// refuses a call of 4 MiB or more ("Records size exceeds 4 MB limit").
+	MaxBatchBytesLimit = 4<<20 - 1
 	// BilledRecordUnit is the size every Firehose record is rounded up to for
 	// DirectPut ingestion billing: 5 KiB.
 	BilledRecordUnit = 5120
