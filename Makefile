@@ -37,7 +37,8 @@ tidy-check:
 		cp /tmp/firehose-go.mod.bak go.mod; cp /tmp/firehose-go.sum.bak go.sum; \
 		echo "go mod tidy changes go.mod/go.sum: run it and commit"; exit 1; fi
 
-## bench: Go benchmarks, then 1,000,000 records through the emulator (quotas off)
+## bench: Go benchmarks, then the binary against the emulator in another process:
+## throughput (1,000,000 records), memory (1 GiB input), pack, quota, boto3 baseline (about a minute)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./producer/ ./internal/records/
 	$(GO) run ./internal/bench -records 1000000
