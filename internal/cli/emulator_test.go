@@ -2,11 +2,9 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,10 +14,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/spf13/pflag"
+
+	"github.com/firehose-tools/firehose/internal/awsconf"
 )
 
 func TestEmulatorFlags(t *testing.T) {
@@ -145,7 +146,7 @@ func TestEmulatorCommandFlushesOnCancel(t *testing.T) {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(url),
-		HTTPClient:   emulatorTestHTTPClient{c: &http.Client{}},
+		HTTPClient:   &awsconf.BufferedClient{BuildableClient: awshttp.NewBuildableClient()},
 		// No retries: a retried batch would be delivered twice.
 		RetryMaxAttempts: 1,
 	})
@@ -228,24 +229,6 @@ func TestEmulatorCommandExitsZeroAfterASignal(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("emulator command did not stop on SIGINT")
 	}
-}
-
-// emulatorTestHTTPClient reads each response body before the SDK sees it:
-// the SDK closes the request body as soon as Do returns, and if net/http's
-// write loop has not read it to EOF yet it closes the connection under the
-// unread response (a 200 failing with "use of closed network connection",
-// aws/aws-sdk-go-v2#2737; frequent under -race).
-type emulatorTestHTTPClient struct{ c *http.Client }
-
-func (h emulatorTestHTTPClient) Do(req *http.Request) (*http.Response, error) {
-	resp, err := h.c.Do(req)
-	if err != nil {
-		return resp, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, err
 }
 
 // emulatorOutput is a strings.Builder safe for the command goroutine to
