@@ -33,7 +33,8 @@ func (p *Producer) giveUp(ctx context.Context, entries []entry, reason, code, ms
 	level := slog.LevelWarn
 	p.log.LogAttrs(ctx, level, "records not delivered",
 		slog.String("reason", reason), slog.Int("records", n), slog.Int64("seq", first.seq), slog.String("source", first.source),
-		slog.String("error_code", firstCode(entries, code)), slog.Int("attempt", entries[0].attempts))
+		slog.String("error_code", firstCode(entries, code)), slog.String("error", firstMessage(entries, msg)),
+		slog.Int("attempt", entries[0].attempts))
 	if p.cfg.sink == nil {
 		return undelivered{lostNoSink: int64(n)}
 	}
@@ -58,6 +59,16 @@ func (p *Producer) giveUp(ctx context.Context, entries []entry, reason, code, ms
 		return undelivered{err: fmt.Errorf("%w: %d records lost: %w", ErrDeadLetterWrite, n, err)}
 	}
 	return undelivered{}
+}
+
+// firstMessage is the error message logged for a give-up: the first
+// entry's own, else msg. Messages come from the service or the producer
+// and never carry record data.
+func firstMessage(entries []entry, msg string) string {
+	if len(entries) > 0 && entries[0].msg != "" {
+		return entries[0].msg
+	}
+	return msg
 }
 
 func firstCode(entries []entry, code string) string {
@@ -98,7 +109,7 @@ func (p *Producer) Reject(ctx context.Context, rec Record, reason string, cause 
 
 // tooLargeError describes a record over MaxRecordBytes.
 func tooLargeError(rec Record, size int) error {
-	return fmt.Errorf("%w: record %s is %d bytes (newline included), over the %d-byte limit",
+	return fmt.Errorf("%w: record %s is %d bytes as sent (an appended newline included), over the %d-byte limit",
 		ErrRecordTooLarge, recordName(rec.Seq, rec.Source), size, MaxRecordBytes)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -309,4 +310,44 @@ func TestPutFatalMidRunDeadLettersTheRest(t *testing.T) {
 		t.Fatalf("replay exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+}
+
+// TestJSONLogsStayJSON: with --log-format json every stderr line is JSON,
+// the final error included, and record contents never show at info.
+func TestJSONLogsStayJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "json-logs"
+	endpoint, _ := startEmulatorBackend(t, stream)
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.ndjson")
+	if err := os.WriteFile(input, []byte("{\"secret\":\"PAYLOAD-1\"}\n{\"secret\":\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		stream   string
+		wantCode int
+		wantMsg  string
+	}{
+		{stream: stream, wantCode: 1, wantMsg: "1 of 2 records not delivered"},
+		{stream: "missing", wantCode: 2, wantMsg: `stream \"missing\"`},
+	} {
+		code, _, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "--log-format", "json",
+			"put", "--stream", tc.stream, input)
+		if code != tc.wantCode {
+			t.Fatalf("stream %s: exit %d, want %d\n%s", tc.stream, code, tc.wantCode, errOut)
+		}
+		for i, line := range strings.Split(strings.TrimSpace(errOut), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Errorf("stream %s: stderr line %d is not JSON: %q", tc.stream, i+1, line)
+			}
+		}
+		if !strings.Contains(errOut, tc.wantMsg) {
+			t.Errorf("stream %s: the final error %q is not logged:\n%s", tc.stream, tc.wantMsg, errOut)
+		}
+		if strings.Contains(errOut, "PAYLOAD-1") {
+			t.Errorf("record contents logged at info level")
+		}
+	}
 }

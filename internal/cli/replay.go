@@ -26,7 +26,7 @@ type replayOptions struct {
 
 func (o *replayOptions) addFlags(fs *pflag.FlagSet) {
 	o.send.addFlags(fs)
-	fs.BoolVar(&o.IncludeRejected, "include-rejected", false, `also resend records rejected as bad input ("invalid-json", "too-large"); they are skipped by default`)
+	fs.BoolVar(&o.IncludeRejected, "include-rejected", false, `also resend records rejected as bad input ("invalid-json", "too-large"), as they are: invalid JSON stays invalid in S3; skipped by default`)
 }
 
 func newReplayCommand(g *globalOptions) *cobra.Command {
@@ -47,6 +47,7 @@ input are skipped unless --include-rejected.`,
 	opts.addFlags(cmd.Flags())
 	// A dead-letter file is always NDJSON of dead letters, not records.
 	_ = cmd.Flags().MarkHidden("format")
+	cmd.Flags().Lookup("dead-letter").Usage = "NDJSON file for records that still cannot be delivered (default: DEADLETTERFILE without its extension + .replay.ndjson)"
 	return cmd
 }
 
@@ -85,7 +86,7 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions) error 
 		sendErr = closeErr
 	}
 	if src.skipped > 0 {
-		fmt.Fprintf(g.stdio.Out, "skipped %d records rejected as bad input (use --include-rejected to resend them)\n", src.skipped)
+		fmt.Fprintf(g.stdio.Out, "skipped %d record(s) rejected as bad input (use --include-rejected to resend them)\n", src.skipped)
 	}
 	return finish(g.stdio.Out, g.logger, summaryFrom("replay: "+opts.send.Stream, p.Stats(), time.Since(start), sink.Path()), sendErrFor(sendErr))
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,7 +72,12 @@ func Main(ctx context.Context, args []string, stdio Stdio, opts ...MainOption) i
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err, g.signals)
 	if err != nil && !errors.Is(err, errSilent) {
-		fmt.Fprintf(stdio.Err, "firehose: %v\n", userMessage(err))
+		if g.logger != nil && strings.EqualFold(g.LogFormat, "json") {
+			// Keep stderr all JSON lines for log shippers.
+			g.logger.Error(userMessage(err), "exit_code", code)
+		} else {
+			fmt.Fprintf(stdio.Err, "firehose: %v\n", userMessage(err))
+		}
 	}
 	return code
 }

@@ -30,6 +30,8 @@ const (
 	localStream = "firehose-common-actions"
 	localBucket = "local-bucket"
 	localPrefix = "alerts/"
+	// sampleFile is the name of the generated data file.
+	sampleFile = "sample_records.json"
 )
 
 // scenarioOptions are the flags of `firehose scenario`.
@@ -91,6 +93,7 @@ under --local-dir.`,
 		},
 	}
 	opts.addFlags(cmd.Flags())
+	cmd.Flags().Lookup("stream").Usage = "delivery stream name (required unless --local, which uses " + localStream + ")"
 	return cmd
 }
 
@@ -138,6 +141,13 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 			if dir, err = os.MkdirTemp("", "firehose-scenario-"); err != nil {
 				return err
 			}
+			// The generated data is removed after the run unless a dead-letter
+			// file was written beside it, which the user needs to replay.
+			defer func() {
+				if _, err := os.Stat(opts.send.deadLetterPath(filepath.Join(dir, sampleFile))); os.IsNotExist(err) {
+					_ = os.RemoveAll(dir)
+				}
+			}()
 		}
 		var err error
 		if dataPath, err = writeMockData(dir, opts.Count, opts.Seed); err != nil {
@@ -214,7 +224,7 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 		q := cwmetrics.Query{Stream: opts.send.Stream, Start: start.Add(-time.Minute), End: end.Add(time.Minute), Period: time.Minute}
 		report, err := cwmetrics.Wait(ctx, cw, q, st.FirehoseRecords, opts.MetricsWait, opts.MetricsInterval, func(r cwmetrics.Report) {
 			s, _ := r.Get("IncomingRecords")
-			g.logger.Info("waiting for CloudWatch", "stream", opts.send.Stream, "incoming_records", int64(s.Total), "want", st.FirehoseRecords)
+			g.logger.Info("CloudWatch poll", "stream", opts.send.Stream, "incoming_records", int64(s.Total), "want", st.FirehoseRecords)
 		})
 		if err != nil {
 			g.logger.Warn("CloudWatch metrics unavailable", "stream", opts.send.Stream, "error", err.Error())
@@ -308,7 +318,7 @@ func writeMockData(dir string, n int, seed int64) (string, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, "sample_records.json")
+	path := filepath.Join(dir, sampleFile)
 	f, err := os.Create(path)
 	if err != nil {
 		return "", err

@@ -57,7 +57,7 @@ func (o *sendOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxBytesPerSecond, "max-bytes-per-second", 0, "static limit on bytes per second (0: none)")
 	fs.IntVar(&o.MaxRequestsPerSecond, "max-requests-per-second", 0, "static limit on API requests per second (0: none)")
 	fs.BoolVar(&o.NoAdaptive, "no-adaptive", false, "turn off adaptive rate control (slowing down on \"Slow down.\" throttling)")
-	fs.StringVar(&o.DeadLetter, "dead-letter", "", "NDJSON file for records that could not be delivered or were rejected (default: beside the input, INPUT.deadletter.ndjson)")
+	fs.StringVar(&o.DeadLetter, "dead-letter", "", "NDJSON file for records that could not be delivered or were rejected (default: beside the input, its name without the extension + .deadletter.ndjson; firehose-deadletter.ndjson for stdin)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&o.Format, "format", "auto", "input format: auto, json (array) or ndjson")
 }
@@ -87,7 +87,7 @@ func (o *sendOptions) validate() error {
 }
 
 // deadLetterPath is the file for undeliverable records: the flag, or
-// INPUT.deadletter.ndjson beside the input, or firehose-deadletter.ndjson
+// the input's path without its extension + .deadletter.ndjson, or firehose-deadletter.ndjson
 // in the working directory for stdin.
 func (o *sendOptions) deadLetterPath(input string) string {
 	if o.DeadLetter != "" {
@@ -146,7 +146,7 @@ func (s readerSource) Next(ctx context.Context) (producer.Record, error) {
 			return producer.Record{}, &producer.InvalidRecordError{
 				Record: producer.Record{Seq: se.Seq, Source: se.Source, Data: se.Raw},
 				Reason: producer.ReasonInvalidJSON,
-				Err:    err,
+				Err:    se.Err, // the position is in Record already
 			}
 		}
 		return producer.Record{}, err
@@ -175,7 +175,7 @@ func checkStream(ctx context.Context, client *firehose.Client, stream, region st
 	if errors.As(err, &apiErr) {
 		switch code := apiErr.ErrorCode(); code {
 		case "ResourceNotFoundException":
-			return fmt.Errorf("delivery stream %q not found in region %s (%s): check the stream name and --region", stream, region, code)
+			return fmt.Errorf("stream %q in region %s not found (%s): check the stream name and region (--region)", stream, region, code)
 		case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId":
 			return fmt.Errorf("credentials refused for stream %q in region %s (%s): check your AWS credentials or --profile", stream, region, code)
 		}
@@ -274,8 +274,12 @@ func openInput(path string, format string, stdin io.Reader) (*records.Reader, fu
 	if path == "" || path == "-" {
 		return records.NewReader(stdin, "stdin", records.Format(format)), func() error { return nil }, nil
 	}
-	if _, err := os.Stat(path); err != nil {
+	info, err := os.Stat(path)
+	if err != nil {
 		return nil, nil, usageErrorf("input file %s: %w", path, errors.Unwrap(err))
+	}
+	if info.IsDir() {
+		return nil, nil, usageErrorf("input file %s: is a directory", path)
 	}
 	r, c, err := records.Open(path, records.Format(format))
 	if err != nil {

@@ -65,7 +65,7 @@ func RenderSummary(w io.Writer, s Summary) error {
 		{"throughput", fmt.Sprintf("%.0f records/s, %.2f MiB/s", perSec(float64(s.Delivered)), perSec(float64(s.Bytes))/mib)},
 		{"latency p50 / p99", fmt.Sprintf("%s / %s", s.LatencyP50.Round(time.Microsecond), s.LatencyP99.Round(time.Microsecond))},
 		{"bytes sent", fmt.Sprintf("%d in %d Firehose records", s.Bytes, s.FirehoseRecords)},
-		{"billed ingestion (5 KB per record)", fmt.Sprintf("%d bytes (%s the bytes sent)", s.BilledBytes, ratio(s.BilledBytes, s.Bytes))},
+		{"billed ingestion (5 KB per record)", billed(s.BilledBytes, s.Bytes)},
 	}
 	if s.DeadLetterPath != "" && (s.DeadLettered > 0 || s.Rejected > 0) {
 		rows = append(rows, [2]string{"dead-letter file", s.DeadLetterPath})
@@ -89,9 +89,9 @@ func accounted(s Summary) string {
 	return fmt.Sprintf("NO: read %d, accounted %d", s.Read, sum)
 }
 
-func ratio(billed, raw int64) string {
+func billed(billed, raw int64) string {
 	if raw == 0 {
-		return "-"
+		return fmt.Sprintf("%d bytes", billed)
 	}
-	return fmt.Sprintf("%.1fx", float64(billed)/float64(raw))
+	return fmt.Sprintf("%d bytes (%.1fx the bytes sent)", billed, float64(billed)/float64(raw))
 }
