@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/firehose-tools/firehose/internal/ui"
+	"github.com/firehose-tools/firehose/producer"
 )
 
 func TestParseSummaryReadsWhatRenderSummaryWrites(t *testing.T) {
@@ -16,13 +17,13 @@ func TestParseSummaryReadsWhatRenderSummaryWrites(t *testing.T) {
 		name string
 		in   ui.Summary
 	}{
-		{"all delivered", ui.Summary{Title: "put: bench", Read: 1_000_000, Delivered: 1_000_000, Bytes: 86_123_456,
-			FirehoseRecords: 1_000_000, BilledBytes: 5_120_000_000, Elapsed: 3210 * time.Millisecond}},
-		{"throttled and dead-lettered", ui.Summary{Title: "put: q", Read: 250_000, Delivered: 249_990, DeadLettered: 10,
-			Throttled: 4321, Bytes: 21_000_000, FirehoseRecords: 250_000, BilledBytes: 1_280_000_000,
+		{"all delivered", ui.Summary{Title: "put: bench", Stats: producer.Stats{Submitted: 1_000_000, Delivered: 1_000_000, Bytes: 86_123_456,
+			FirehoseRecords: 1_000_000, BilledBytes: 5_120_000_000}, Elapsed: 3210 * time.Millisecond}},
+		{"throttled and dead-lettered", ui.Summary{Title: "put: q", Stats: producer.Stats{Submitted: 250_000, Delivered: 249_990, DeadLettered: 10,
+			ThrottledRecords: 4321, Bytes: 21_000_000, FirehoseRecords: 250_000, BilledBytes: 1_280_000_000},
 			Elapsed: 10*time.Second + 512*time.Millisecond, DeadLetterPath: "/tmp/x.deadletter.ndjson"}},
-		{"packed", ui.Summary{Read: 1_000_000, Delivered: 1_000_000, Bytes: 86_000_000, FirehoseRecords: 85,
-			BilledBytes: 86_016_000, Elapsed: 2 * time.Second}},
+		{"packed", ui.Summary{Stats: producer.Stats{Submitted: 1_000_000, Delivered: 1_000_000, Bytes: 86_000_000, FirehoseRecords: 85,
+			BilledBytes: 86_016_000}, Elapsed: 2 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,8 +36,8 @@ func TestParseSummaryReadsWhatRenderSummaryWrites(t *testing.T) {
 				t.Fatalf("parseSummary: %v\n%s", err, buf.String())
 			}
 			wantRate := float64(tt.in.Delivered) / tt.in.Elapsed.Seconds()
-			want := putSummary{Read: tt.in.Read, Delivered: tt.in.Delivered, DeadLettered: tt.in.DeadLettered,
-				Throttled: tt.in.Throttled, Elapsed: tt.in.Elapsed, BytesSent: tt.in.Bytes,
+			want := putSummary{Read: tt.in.Submitted, Delivered: tt.in.Delivered, DeadLettered: tt.in.DeadLettered,
+				Throttled: tt.in.ThrottledRecords, Elapsed: tt.in.Elapsed, BytesSent: tt.in.Bytes,
 				FirehoseRecords: tt.in.FirehoseRecords, BilledBytes: tt.in.BilledBytes}
 			rate, mibs := got.RecordsPerSec, got.MiBPerSec
 			got.RecordsPerSec, got.MiBPerSec = 0, 0

@@ -189,28 +189,9 @@ func checkStream(ctx context.Context, client *firehose.Client, stream, region st
 	return nil
 }
 
-// summaryFrom turns the producer's stats into the summary shown at the end.
+// summaryFrom is the summary shown at the end of a run.
 func summaryFrom(title string, st producer.Stats, elapsed time.Duration, deadLetterPath string) ui.Summary {
-	return ui.Summary{
-		Title:               title,
-		Read:                st.Submitted,
-		Delivered:           st.Delivered,
-		DeadLettered:        st.DeadLettered,
-		Rejected:            st.Rejected,
-		PossibleDuplicates:  st.PossibleDuplicates,
-		Retries:             st.Retries,
-		FailedPutCount:      st.FailedPutCount,
-		Throttled:           st.ThrottledRecords,
-		PutRecordCalls:      st.PutRecordCalls,
-		PutRecordBatchCalls: st.PutRecordBatchCalls,
-		FirehoseRecords:     st.FirehoseRecords,
-		Bytes:               st.Bytes,
-		BilledBytes:         st.BilledBytes,
-		LatencyP50:          st.LatencyP50,
-		LatencyP99:          st.LatencyP99,
-		Elapsed:             elapsed,
-		DeadLetterPath:      deadLetterPath,
-	}
+	return ui.Summary{Title: title, Stats: st, Elapsed: elapsed, DeadLetterPath: deadLetterPath}
 }
 
 func progressCounts(p *producer.Producer) func() ui.Counts {
@@ -230,7 +211,7 @@ func renderSummary(w io.Writer, logger *slog.Logger, sum ui.Summary) error {
 		return err
 	}
 	logger.Info("summary",
-		"records_read", sum.Read, "delivered", sum.Delivered, "dead_lettered", sum.DeadLettered,
+		"records_read", sum.Submitted, "delivered", sum.Delivered, "dead_lettered", sum.DeadLettered,
 		"rejected", sum.Rejected, "possible_duplicates", sum.PossibleDuplicates, "retries", sum.Retries,
 		"failed_put_count", sum.FailedPutCount, "elapsed", sum.Elapsed.String(),
 		"records_per_second", int64(float64(sum.Delivered)/maxSeconds(sum.Elapsed)))
@@ -244,7 +225,7 @@ func outcome(sum ui.Summary, sendErr error) error {
 		return sendErr
 	}
 	if !sum.Complete() {
-		msg := fmt.Sprintf("%d of %d records not delivered", sum.Read-sum.Delivered, sum.Read)
+		msg := fmt.Sprintf("%d of %d records not delivered", sum.Submitted-sum.Delivered, sum.Submitted)
 		if sum.DeadLetterPath != "" {
 			msg += "; see " + sum.DeadLetterPath + " and `firehose replay`"
 		}

@@ -5,34 +5,23 @@ import (
 	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/firehose-tools/firehose/producer"
 )
 
-// Summary is the end-of-run accounting shown to the user. Read =
+// Summary is the end-of-run accounting shown to the user: the producer's
+// counters, plus what the command knows. Submitted (the records read) =
 // Delivered + DeadLettered + Rejected once a run has finished.
 type Summary struct {
-	Title               string
-	Read                int64
-	Delivered           int64
-	DeadLettered        int64
-	Rejected            int64
-	PossibleDuplicates  int64
-	Retries             int64
-	FailedPutCount      int64
-	Throttled           int64
-	PutRecordCalls      int64
-	PutRecordBatchCalls int64
-	FirehoseRecords     int64
-	Bytes               int64
-	BilledBytes         int64
-	LatencyP50          time.Duration
-	LatencyP99          time.Duration
-	Elapsed             time.Duration
-	DeadLetterPath      string
+	Title string
+	producer.Stats
+	Elapsed        time.Duration
+	DeadLetterPath string
 }
 
 // Complete reports whether every record read was delivered.
 func (s Summary) Complete() bool {
-	return s.DeadLettered == 0 && s.Rejected == 0 && s.Delivered == s.Read
+	return s.Undelivered() == 0 && s.Delivered == s.Submitted
 }
 
 // RenderSummary writes s as an aligned two-column table.
@@ -51,7 +40,7 @@ func RenderSummary(w io.Writer, s Summary) error {
 	}
 	const mib = 1 << 20
 	rows := [][2]string{
-		{"records read", fmt.Sprint(s.Read)},
+		{"records read", fmt.Sprint(s.Submitted)},
 		{"delivered", fmt.Sprint(s.Delivered)},
 		{"dead-lettered", fmt.Sprint(s.DeadLettered)},
 		{"rejected (bad input)", fmt.Sprint(s.Rejected)},
@@ -59,7 +48,7 @@ func RenderSummary(w io.Writer, s Summary) error {
 		{"possible duplicates", fmt.Sprintf("%d (sent again after a lost response; AWS may have stored them twice)", s.PossibleDuplicates)},
 		{"retries", fmt.Sprint(s.Retries)},
 		{"FailedPutCount (sum of PutRecordBatch responses)", fmt.Sprint(s.FailedPutCount)},
-		{"throttled records", fmt.Sprint(s.Throttled)},
+		{"throttled records", fmt.Sprint(s.ThrottledRecords)},
 		{"API calls", fmt.Sprintf("PutRecord %d, PutRecordBatch %d", s.PutRecordCalls, s.PutRecordBatchCalls)},
 		{"elapsed", s.Elapsed.Round(time.Millisecond).String()},
 		{"throughput", fmt.Sprintf("%.0f records/s, %.2f MiB/s", perSec(float64(s.Delivered)), perSec(float64(s.Bytes))/mib)},
@@ -82,11 +71,11 @@ func RenderSummary(w io.Writer, s Summary) error {
 }
 
 func accounted(s Summary) string {
-	sum := s.Delivered + s.DeadLettered + s.Rejected
-	if sum == s.Read {
-		return fmt.Sprintf("yes: %d = %d + %d + %d", s.Read, s.Delivered, s.DeadLettered, s.Rejected)
+	sum := s.Delivered + s.Undelivered()
+	if sum == s.Submitted {
+		return fmt.Sprintf("yes: %d = %d + %d + %d", s.Submitted, s.Delivered, s.DeadLettered, s.Rejected)
 	}
-	return fmt.Sprintf("NO: read %d, accounted %d", s.Read, sum)
+	return fmt.Sprintf("NO: read %d, accounted %d", s.Submitted, sum)
 }
 
 func billed(billed, raw int64) string {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firehose-tools/firehose/producer"
 )
 
 func TestRenderSummary(t *testing.T) {
@@ -17,19 +19,19 @@ func TestRenderSummary(t *testing.T) {
 	}{
 		{
 			name:      "all delivered",
-			s:         Summary{Read: 10, Delivered: 10, Bytes: 900, BilledBytes: 10 * 5120, FirehoseRecords: 10, Elapsed: time.Second},
+			s:         Summary{Stats: producer.Stats{Submitted: 10, Delivered: 10, Bytes: 900, BilledBytes: 10 * 5120, FirehoseRecords: 10}, Elapsed: time.Second},
 			complete:  true,
 			wantLines: []string{"accounted", "yes: 10 = 10 + 0 + 0", "51200 bytes (56.9x the bytes sent)", "10 records/s"},
 		},
 		{
 			name:         "some dead-lettered and rejected",
-			s:            Summary{Read: 10, Delivered: 7, DeadLettered: 2, Rejected: 1, DeadLetterPath: "in.deadletter.ndjson", Elapsed: time.Second},
+			s:            Summary{Stats: producer.Stats{Submitted: 10, Delivered: 7, DeadLettered: 2, Rejected: 1}, DeadLetterPath: "in.deadletter.ndjson", Elapsed: time.Second},
 			wantLines:    []string{"yes: 10 = 7 + 2 + 1", "dead-letter file", "in.deadletter.ndjson"},
 			notWantLines: []string{"NO:"},
 		},
 		{
 			name:      "not accounted",
-			s:         Summary{Read: 10, Delivered: 7},
+			s:         Summary{Stats: producer.Stats{Submitted: 10, Delivered: 7}},
 			wantLines: []string{"NO: read 10, accounted 7"},
 		},
 		{
