@@ -115,7 +115,24 @@ func tooLargeError(rec Record, size int) error {
 
 // fatalError builds the FatalError for a classified error.
 func (p *Producer) fatalError(c classified, err error) *FatalError {
-	return &FatalError{Stream: p.stream, Region: p.cfg.region, Code: c.code, Message: c.msg, Err: err}
+	return newFatalError(c, err, p.stream, p.cfg.region)
+}
+
+func newFatalError(c classified, err error, stream, region string) *FatalError {
+	return &FatalError{Stream: stream, Region: region, Code: c.code, Message: c.msg, Err: err}
+}
+
+// AsFatal classifies err, returned by a Firehose call on stream, as the
+// producer does: it returns the *FatalError the producer would stop with
+// (stream not found, access denied, no or bad credentials, ...), or nil
+// when the error is worth retrying or is a cancellation. Callers use it to
+// check a stream before sending, with the same verdicts and messages.
+func AsFatal(err error, stream, region string) *FatalError {
+	c := classify(err)
+	if c.class != classFatal {
+		return nil
+	}
+	return newFatalError(c, err, stream, region)
 }
 
 // DeadLetterUnsent dead-letters records the caller has read but will not

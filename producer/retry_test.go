@@ -162,3 +162,39 @@ func TestBackoffBounds(t *testing.T) {
 		})
 	}
 }
+
+func TestAsFatal(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		wantCode string // "" = not fatal
+		wantText string
+	}{
+		{name: "stream not found", err: &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "gone"},
+			wantCode: "ResourceNotFoundException", wantText: `stream "s1" in region eu-west-1 not found`},
+		{name: "access denied", err: &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no"},
+			wantCode: "AccessDeniedException", wantText: "access denied"},
+		{name: "bad credentials", err: &smithy.GenericAPIError{Code: "UnrecognizedClientException"},
+			wantCode: "UnrecognizedClientException", wantText: "credentials rejected"},
+		{name: "throttled", err: &smithy.GenericAPIError{Code: "ServiceUnavailableException", Message: "Slow down."}},
+		{name: "internal failure", err: &smithy.GenericAPIError{Code: "InternalFailure"}},
+		{name: "cancelled", err: context.Canceled},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fe := AsFatal(tc.err, "s1", "eu-west-1")
+			if tc.wantCode == "" {
+				if fe != nil {
+					t.Fatalf("AsFatal = %v, want nil", fe)
+				}
+				return
+			}
+			if fe == nil || fe.Code != tc.wantCode || !errors.Is(fe, ErrFatal) {
+				t.Fatalf("AsFatal = %#v, want code %s", fe, tc.wantCode)
+			}
+			if !strings.Contains(fe.Error(), tc.wantText) {
+				t.Errorf("message %q lacks %q", fe.Error(), tc.wantText)
+			}
+		})
+	}
+}

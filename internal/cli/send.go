@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	"github.com/aws/smithy-go"
 	"github.com/spf13/pflag"
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
@@ -155,9 +154,7 @@ func (s readerSource) Next(ctx context.Context) (producer.Record, error) {
 }
 
 // checkStream fails fast, before anything is sent, when the stream does
-// not exist or the credentials are refused. Other errors (for example a
-// policy without firehose:DescribeDeliveryStream) only warn: the sends
-// themselves will tell.
+// not exist or the credentials are refused; other errors only warn.
 func checkStream(ctx context.Context, client *firehose.Client, stream, region string, logger *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -171,19 +168,13 @@ func checkStream(ctx context.Context, client *firehose.Client, stream, region st
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return err
 	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		switch code := apiErr.ErrorCode(); code {
-		case "ResourceNotFoundException":
-			return fmt.Errorf("stream %q in region %s not found (%s): check the stream name and region (--region)", stream, region, code)
-		case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId":
-			return fmt.Errorf("credentials refused for stream %q in region %s (%s): check your AWS credentials or --profile", stream, region, code)
-		}
-		logger.Warn("could not describe the delivery stream; sending anyway", "stream", stream, "error_code", apiErr.ErrorCode())
-		return nil
-	}
-	if strings.Contains(err.Error(), "failed to retrieve credentials") || strings.Contains(err.Error(), "no EC2 IMDS role found") {
-		return fmt.Errorf("no AWS credentials found for stream %q in region %s: configure credentials (aws configure, AWS_PROFILE, or environment variables): %w", stream, region, err)
+	// The producer's own verdict: a stream that is not there or credentials
+	// that do not work stop here, before anything is read. A policy without
+	// firehose:DescribeDeliveryStream only warns: the sends themselves will
+	// tell whether PutRecordBatch is allowed.
+	fatal := producer.AsFatal(err, stream, region)
+	if fatal != nil && !strings.HasPrefix(fatal.Code, "AccessDenied") {
+		return fatal
 	}
 	logger.Warn("could not describe the delivery stream; sending anyway", "stream", stream, "error", err.Error())
 	return nil
