@@ -51,13 +51,11 @@ func runMetrics(ctx context.Context, g *globalOptions, opts metricsOptions) erro
 	if opts.Since <= 0 || opts.Period < time.Minute || opts.Period%time.Minute != 0 {
 		return usageErrorf("--since must be positive and --period a multiple of 1m")
 	}
-	switch opts.CloudWatchProtocol {
-	case "auto", "cbor", "json":
-	default:
-		return usageErrorf("--cloudwatch-protocol %q: want auto, cbor or json", opts.CloudWatchProtocol)
-	}
 	awsOpts := g.awsOptions()
 	awsOpts.CloudWatchProtocol = opts.CloudWatchProtocol
+	if err := awsOpts.Validate(); err != nil {
+		return usageErrorf("--cloudwatch-protocol: %w", err)
+	}
 	cfg, err := awsconf.Load(ctx, awsOpts)
 	if err != nil {
 		return usageErrorf("%w", err)

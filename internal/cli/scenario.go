@@ -104,17 +104,15 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 	if opts.PutRecordCount < 0 {
 		return usageErrorf("--put-record-count %d: must be 0 or more", opts.PutRecordCount)
 	}
-	switch opts.CloudWatchProtocol {
-	case "auto", "cbor", "json":
-	default:
-		return usageErrorf("--cloudwatch-protocol %q: want auto, cbor or json", opts.CloudWatchProtocol)
-	}
 	if opts.Local && g.EndpointURL != "" {
 		return usageErrorf("--local and --endpoint-url do not go together: --local starts its own endpoint")
 	}
 	out := g.stdio.Out
 	awsOpts := g.awsOptions()
 	awsOpts.CloudWatchProtocol = opts.CloudWatchProtocol
+	if err := awsOpts.Validate(); err != nil {
+		return usageErrorf("--cloudwatch-protocol: %w", err)
+	}
 
 	var srv *emulator.Server
 	if opts.Local {
