@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 )
@@ -55,18 +54,8 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		out, err := p.client.PutRecord(reqCtx, in)
 		latency := time.Since(start)
 		if err == nil {
-			attempts, failed, retriedUnknown := sdkAttempts(retry.GetAttemptResults(out.ResultMetadata))
-			p.stats.putRecordCalls.Add(int64(attempts))
-			p.stats.requestErrors.Add(int64(failed))
-			p.stats.latency.observe(latency)
-			if retriedUnknown {
-				countPossibleDuplicates(p, entries)
-			}
-			p.stats.delivered.Add(1)
-			p.stats.firehoseRecords.Add(1)
-			p.stats.bytes.Add(int64(len(ent.data)))
-			p.stats.billedBytes.Add(billed(len(ent.data)))
-			p.limiter.accepted(1, len(ent.data))
+			p.countCall(&p.stats.putRecordCalls, out.ResultMetadata, latency, entries)
+			p.countDelivered(1, 1, len(ent.data), billed(len(ent.data)))
 			p.limiter.succeeded()
 			if p.log.Enabled(ctx, p.cfg.callLogLevel) {
 				p.log.LogAttrs(ctx, p.cfg.callLogLevel, "PutRecord", slog.Int64("seq", rec.Seq),

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 )
@@ -648,13 +647,7 @@ func (r *run) sendBatch(w *worker, bt *batch) {
 		r.requestFailed(entries, err, start)
 		return
 	}
-	attempts, failedAttempts, retriedUnknown := sdkAttempts(retry.GetAttemptResults(out.ResultMetadata))
-	p.stats.putRecordBatchCalls.Add(int64(attempts))
-	p.stats.requestErrors.Add(int64(failedAttempts))
-	p.stats.latency.observe(latency)
-	if retriedUnknown {
-		countPossibleDuplicates(p, entries)
-	}
+	attempts := p.countCall(&p.stats.putRecordBatchCalls, out.ResultMetadata, latency, entries)
 	if out.FailedPutCount != nil {
 		p.stats.failedPutCount.Add(int64(*out.FailedPutCount))
 	}
@@ -689,11 +682,7 @@ func (r *run) sendBatch(w *worker, bt *batch) {
 			}
 		}
 	}
-	p.stats.delivered.Add(int64(delivered))
-	p.stats.firehoseRecords.Add(int64(deliveredFH))
-	p.stats.bytes.Add(int64(deliveredBytes))
-	p.stats.billedBytes.Add(billedBytes)
-	p.limiter.accepted(deliveredFH, deliveredBytes)
+	p.countDelivered(delivered, deliveredFH, deliveredBytes, billedBytes)
 	if throttled > 0 {
 		p.stats.throttledRecords.Add(int64(throttled))
 		if p.limiter.throttled(start) {

@@ -4,6 +4,9 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go/middleware"
 )
 
 // Stats are the producer's counters since New. Once every call has
@@ -75,6 +78,31 @@ func (p *Producer) Stats() Stats {
 }
 
 // billed rounds a Firehose record size up to the 5 KiB billing unit.
+// countCall counts a successful API call: its attempts (the SDK retryer's
+// included) in calls, the failed ones, its latency, and the records of
+// entries as possible duplicates when an attempt's outcome was unknown.
+// It returns the number of attempts.
+func (p *Producer) countCall(calls *atomic.Int64, md middleware.Metadata, latency time.Duration, entries []entry) int {
+	attempts, failed, retriedUnknown := sdkAttempts(retry.GetAttemptResults(md))
+	calls.Add(int64(attempts))
+	p.stats.requestErrors.Add(int64(failed))
+	p.stats.latency.observe(latency)
+	if retriedUnknown {
+		countPossibleDuplicates(p, entries)
+	}
+	return attempts
+}
+
+// countDelivered counts what the service accepted: input records, Firehose
+// records, bytes and billed bytes, and tells the limiter the accepted rate.
+func (p *Producer) countDelivered(records, firehoseRecords, bytes int, billedBytes int64) {
+	p.stats.delivered.Add(int64(records))
+	p.stats.firehoseRecords.Add(int64(firehoseRecords))
+	p.stats.bytes.Add(int64(bytes))
+	p.stats.billedBytes.Add(billedBytes)
+	p.limiter.accepted(firehoseRecords, bytes)
+}
+
 func billed(size int) int64 {
 	return int64((size + BilledRecordUnit - 1) / BilledRecordUnit * BilledRecordUnit)
 }
