@@ -15,13 +15,12 @@ type part struct {
 // when packing. It is retried and dead-lettered as a whole, its parts
 // reported one by one.
 type entry struct {
-	data       []byte // wire bytes, newlines included
-	parts      []part
-	attempts   int       // tries made so far
-	first      time.Time // start of the first try
-	unknown    bool      // the last try's outcome is unknown (response lost)
-	dupCounted bool      // already counted in PossibleDuplicates
-	code, msg  string    // last error, for the dead letter
+	data      []byte // wire bytes, newlines included
+	parts     []part
+	attempts  int       // tries made so far
+	first     time.Time // start of the first try
+	unknown   bool      // the last try's outcome is unknown (response lost)
+	code, msg string    // last error, for the dead letter
 }
 
 // batch is one PutRecordBatch request's worth of entries.

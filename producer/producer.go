@@ -11,18 +11,12 @@
 //
 // # SDK client settings
 //
-// The SDK's standard retryer also retries whole requests, which is fine, but
-// its client-side retry token bucket drains under sustained throttling and
-// then fails calls with "retry quota exceeded". Bulk senders should disable
-// it when building the client:
-//
-//	client := firehose.NewFromConfig(cfg, func(o *firehose.Options) {
-//		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-//			so.RateLimiter = ratelimit.None
-//		})
-//	})
-//
-// The producer treats "retry quota exceeded" as retryable anyway.
+// The producer turns the SDK's own retries off for its PutRecord and
+// PutRecordBatch calls (whatever retryer the client has) and makes every
+// resend itself: only then does it see each attempt whose response was lost,
+// so that PossibleDuplicates is exact, and never counts a request that could
+// not reach the service. The client's retryer still applies to every other
+// call made with it.
 package producer
 
 import (

@@ -51,10 +51,10 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		}
 		start := time.Now()
 		markAttempt(p, entries, start)
-		out, err := p.client.PutRecord(reqCtx, in)
+		out, err := p.client.PutRecord(reqCtx, in, withoutSDKRetries)
 		latency := time.Since(start)
 		if err == nil {
-			p.countCall(&p.stats.putRecordCalls, out.ResultMetadata, latency, entries)
+			p.countCall(&p.stats.putRecordCalls, latency)
 			p.countDelivered(1, 1, len(ent.data), billed(len(ent.data)))
 			p.limiter.succeeded()
 			if p.log.Enabled(ctx, p.cfg.callLogLevel) {
@@ -63,9 +63,8 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 			}
 			return deref(out.RecordId), nil
 		}
-		attempts := attemptsFromError(err)
-		p.stats.putRecordCalls.Add(int64(attempts))
-		p.stats.requestErrors.Add(int64(attempts))
+		p.stats.putRecordCalls.Add(1)
+		p.stats.requestErrors.Add(1)
 		c := classifyCall(reqCtx, err)
 		ent.code, ent.msg, ent.unknown = c.code, c.msg, c.unknownOutcome
 		switch c.class {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -235,35 +236,14 @@ func orDefault(s, def string) string {
 	return def
 }
 
-// sdkRetriedUnknown reports whether the SDK's own retryer resent a request
-// after an attempt whose outcome was unknown (a lost response), by reading
-// the attempt results the retry middleware stores in the result metadata.
-// It also returns how many attempts were made and how many failed.
-func sdkAttempts(results retry.AttemptResults, ok bool) (attempts, failed int, retriedUnknown bool) {
-	if !ok || len(results.Results) == 0 {
-		return 1, 0, false
-	}
-	for i, r := range results.Results {
-		if r.Err == nil {
-			continue
-		}
-		failed++
-		if i < len(results.Results)-1 && classify(r.Err).unknownOutcome {
-			retriedUnknown = true
-		}
-	}
-	return len(results.Results), failed, retriedUnknown
-}
-
-// attemptsFromError returns how many attempts the SDK made for a call that
-// failed: the SDK wraps the last error in *retry.MaxAttemptsError when it
-// gave up after retrying.
-func attemptsFromError(err error) int {
-	var maxErr *retry.MaxAttemptsError
-	if errors.As(err, &maxErr) && maxErr.Attempt > 0 {
-		return maxErr.Attempt
-	}
-	return 1
+// withoutSDKRetries turns the SDK's own retries off for one Put call. The
+// producer retries every failed call itself, so it sees every attempt: an
+// attempt whose response was lost is counted as a possible duplicate once per
+// resend, and one that never reached the service (connection refused) is not.
+// Hidden SDK retries made that accounting impossible (a request resent twice
+// after two lost responses was counted once).
+func withoutSDKRetries(o *firehose.Options) {
+	o.Retryer = aws.NopRetryer{}
 }
 
 // backoff computes retry delays with the SDK's

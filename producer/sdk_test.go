@@ -95,9 +95,11 @@ func newSDKClient(t testing.TB, url string, sdkAttempts int) *firehose.Client {
 }
 
 // TestRealSDKRetriesAndPossibleDuplicates runs a real *firehose.Client
-// against flakyFirehose, once with the SDK's retryer doing the resends and
-// once with the producer doing them, and checks both count the records
-// resent after the dropped connection as possible duplicates.
+// against flakyFirehose, once with a client whose own retryer would resend
+// and once with a client that does not retry. The producer turns the SDK's
+// retries off for its calls, so in both cases it makes every resend itself
+// and counts the records resent after the dropped connection as possible
+// duplicates.
 func TestRealSDKRetriesAndPossibleDuplicates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -105,8 +107,8 @@ func TestRealSDKRetriesAndPossibleDuplicates(t *testing.T) {
 		sdkAttempts int
 		wantRetries int64 // producer-level record resends
 	}{
-		{name: "SDK retryer resends", sdkAttempts: 3, wantRetries: 0},
-		{name: "producer resends", sdkAttempts: 1, wantRetries: 20},
+		{name: "client with an SDK retryer", sdkAttempts: 3, wantRetries: 20},
+		{name: "client without retries", sdkAttempts: 1, wantRetries: 20},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,3 +188,84 @@ func TestRealSDKFatal(t *testing.T) {
 }
 
 func newSDKClientB(b *testing.B, url string) *firehose.Client { return newSDKClient(b, url, 3) }
+
+// TestPossibleDuplicatesAreExact: every resend after a lost response may
+// store the records once more, so it counts once more; a request that never
+// reached a server counts nothing.
+func TestPossibleDuplicatesAreExact(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		lost       int // responses lost (records stored, connection dropped) before one is answered
+		wantStored int // copies of each record the server stored
+	}{
+		{name: "no loss", lost: 0, wantStored: 1},
+		{name: "one lost response", lost: 1, wantStored: 2},
+		{name: "two lost responses", lost: 2, wantStored: 3},
+		{name: "four lost responses", lost: 4, wantStored: 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			stored, calls := 0, 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var in struct{ Records []struct{ Data []byte } }
+				if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				mu.Lock()
+				stored += len(in.Records)
+				calls++
+				n := calls
+				mu.Unlock()
+				if n <= tc.lost {
+					conn, _, err := w.(http.Hijacker).Hijack()
+					if err == nil {
+						_ = conn.Close()
+					}
+					return
+				}
+				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+				resp := strings.TrimSuffix(strings.Repeat(`{"RecordId":"x"},`, len(in.Records)), ",")
+				fmt.Fprintf(w, `{"FailedPutCount":0,"RequestResponses":[%s]}`, resp)
+			}))
+			t.Cleanup(srv.Close)
+			p := newTestProducer(t, newSDKClient(t, srv.URL, 3), Concurrency(1))
+			if _, err := p.PutRecordBatch(context.Background(), makeRecords(10)); err != nil {
+				t.Fatalf("PutRecordBatch: %v", err)
+			}
+			st := p.Stats()
+			mu.Lock()
+			defer mu.Unlock()
+			if stored != 10*tc.wantStored {
+				t.Fatalf("server stored %d records, want %d", stored, 10*tc.wantStored)
+			}
+			if want := int64(stored - 10); st.PossibleDuplicates != want {
+				t.Errorf("PossibleDuplicates %d, want %d (copies stored beyond the first)", st.PossibleDuplicates, want)
+			}
+		})
+	}
+	t.Run("nothing listening", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close() // the port is now closed: every dial is refused
+		sink := &memorySink{}
+		p := newTestProducer(t, newSDKClient(t, url, 3), Concurrency(1), MaxAttempts(3), DeadLetterTo(sink))
+		res, err := p.PutRecordBatch(context.Background(), makeRecords(10))
+		if err != nil {
+			t.Fatalf("PutRecordBatch: %v (every record has a dead-letter home)", err)
+		}
+		if res.Delivered != 0 {
+			t.Fatalf("delivered %d with nothing listening", res.Delivered)
+		}
+		st := p.Stats()
+		checkInvariant(t, st)
+		if st.PossibleDuplicates != 0 || st.Delivered != 0 || len(sink.all()) != 10 {
+			t.Errorf("possible duplicates %d, delivered %d, dead letters %d; want 0, 0, 10",
+				st.PossibleDuplicates, st.Delivered, len(sink.all()))
+		}
+	})
+}

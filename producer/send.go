@@ -640,14 +640,15 @@ func (r *run) sendBatch(w *worker, bt *batch) {
 		w.recs = append(w.recs, types.Record{Data: entries[i].data})
 	}
 	w.input.Records = w.recs
-	out, err := p.client.PutRecordBatch(r.reqCtx, &w.input)
+	out, err := p.client.PutRecordBatch(r.reqCtx, &w.input, withoutSDKRetries)
 	latency := time.Since(start)
 	clear(w.recs) // drop references to record data
 	if err != nil {
 		r.requestFailed(entries, err, start)
 		return
 	}
-	attempts := p.countCall(&p.stats.putRecordBatchCalls, out.ResultMetadata, latency, entries)
+	p.countCall(&p.stats.putRecordBatchCalls, latency)
+	attempts := entries[0].attempts
 	if out.FailedPutCount != nil {
 		p.stats.failedPutCount.Add(int64(*out.FailedPutCount))
 	}
@@ -709,9 +710,8 @@ func (r *run) sendBatch(w *worker, bt *batch) {
 // a whole.
 func (r *run) requestFailed(entries []entry, err error, start time.Time) {
 	p := r.p
-	attempts := attemptsFromError(err)
-	p.stats.putRecordBatchCalls.Add(int64(attempts))
-	p.stats.requestErrors.Add(int64(attempts))
+	p.stats.putRecordBatchCalls.Add(1)
+	p.stats.requestErrors.Add(1)
 	c := classifyCall(r.reqCtx, err)
 	for i := range entries {
 		entries[i].code, entries[i].msg, entries[i].unknown = c.code, c.msg, c.unknownOutcome
@@ -743,9 +743,12 @@ func (r *run) requestFailed(entries []entry, err error, start time.Time) {
 	r.requeue(entries)
 }
 
-// markAttempt counts a new try of every entry.
+// markAttempt counts a new try of every entry. A resend after a try whose
+// outcome was unknown may store the entry once more: each such resend adds
+// the entry's records to PossibleDuplicates, so an entry whose responses were
+// lost twice counts twice, as it may be stored three times.
 func markAttempt(p *Producer, entries []entry, now time.Time) {
-	resent := 0
+	resent, possibleDups := 0, 0
 	for i := range entries {
 		e := &entries[i]
 		e.attempts++
@@ -754,23 +757,16 @@ func markAttempt(p *Producer, entries []entry, now time.Time) {
 		} else {
 			resent += len(e.parts)
 		}
-		if e.unknown && !e.dupCounted {
-			e.dupCounted = true
-			p.stats.possibleDuplicates.Add(int64(len(e.parts)))
+		if e.unknown {
+			e.unknown = false
+			possibleDups += len(e.parts)
 		}
 	}
 	if resent > 0 {
 		p.stats.retries.Add(int64(resent))
 	}
-}
-
-// countPossibleDuplicates marks entries the SDK resent after a lost response.
-func countPossibleDuplicates(p *Producer, entries []entry) {
-	for i := range entries {
-		if e := &entries[i]; !e.dupCounted {
-			e.dupCounted = true
-			p.stats.possibleDuplicates.Add(int64(len(e.parts)))
-		}
+	if possibleDups > 0 {
+		p.stats.possibleDuplicates.Add(int64(possibleDups))
 	}
 }
 

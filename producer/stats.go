@@ -4,9 +4,6 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/smithy-go/middleware"
 )
 
 // Stats are the producer's counters since New. Once every call has
@@ -25,8 +22,8 @@ type Stats struct {
 	FailedPutCount     int64 // sum of FailedPutCount over PutRecordBatch responses
 	ThrottledRecords   int64 // Firehose records failed with "Slow down." or in throttled whole requests
 
-	PutRecordCalls      int64 // PutRecord attempts, including the SDK retryer's
-	PutRecordBatchCalls int64 // PutRecordBatch attempts, including the SDK retryer's
+	PutRecordCalls      int64 // PutRecord attempts, every resend included
+	PutRecordBatchCalls int64 // PutRecordBatch attempts, every resend included
 	RequestErrors       int64 // attempts that failed as a whole
 
 	FirehoseRecords int64 // Firehose records delivered (after packing; = Delivered without packing)
@@ -78,19 +75,10 @@ func (p *Producer) Stats() Stats {
 }
 
 // billed rounds a Firehose record size up to the 5 KiB billing unit.
-// countCall counts a successful API call: its attempts (the SDK retryer's
-// included) in calls, the failed ones, its latency, and the records of
-// entries as possible duplicates when an attempt's outcome was unknown.
-// It returns the number of attempts.
-func (p *Producer) countCall(calls *atomic.Int64, md middleware.Metadata, latency time.Duration, entries []entry) int {
-	attempts, failed, retriedUnknown := sdkAttempts(retry.GetAttemptResults(md))
-	calls.Add(int64(attempts))
-	p.stats.requestErrors.Add(int64(failed))
+// countCall counts a successful API call and its latency.
+func (p *Producer) countCall(calls *atomic.Int64, latency time.Duration) {
+	calls.Add(1)
 	p.stats.latency.observe(latency)
-	if retriedUnknown {
-		countPossibleDuplicates(p, entries)
-	}
-	return attempts
 }
 
 // countDelivered counts what the service accepted: input records, Firehose

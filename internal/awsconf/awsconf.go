@@ -130,8 +130,10 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 
 // newRetryer is the SDK's standard retryer (whole-request retries of 5xx and
 // throttling, exponential back-off with jitter) with two changes:
-//   - MaxAttempts is DefaultMaxAttempts: the producer resends failed records
-//     itself, so SDK retries only cover transient request failures.
+//   - MaxAttempts is DefaultMaxAttempts. It applies to the other calls
+//     (Describe, CloudWatch, setup): the producer turns SDK retries off for
+//     PutRecord and PutRecordBatch and makes every resend itself, so that it
+//     sees each attempt whose outcome is unknown.
 //   - RateLimiter is ratelimit.None: the standard retryer's client-side retry
 //     token bucket drains under sustained errors (throttling during a bulk
 //     send) and then fails calls at once with "retry quota exceeded" instead of
