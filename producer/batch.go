@@ -6,8 +6,8 @@ import "time"
 type part struct {
 	seq    int64
 	source string
-	idx    int // read order within one Send or PutRecordBatch call, 0-based
-	off    int // the input data is entry.data[off:end], without the appended newline
+	done   func(RecordResult) // the caller's promise (AddFunc, Send, PutRecordBatch), or nil
+	off    int                // the input data is entry.data[off:end], without the appended newline
 	end    int
 }
 
@@ -20,6 +20,7 @@ type entry struct {
 	attempts  int       // tries made so far
 	first     time.Time // start of the first try
 	unknown   bool      // the last try's outcome is unknown (response lost)
+	buffered  bool      // came through Add's buffer: settling it releases room
 	code, msg string    // last error, for the dead letter
 }
 
@@ -149,4 +150,13 @@ func wireSize(appendNewline bool, data []byte) int {
 		return len(data) + 1
 	}
 	return len(data)
+}
+
+// entriesSize returns the input records and wire bytes of entries.
+func entriesSize(entries []entry) (records, bytes int) {
+	for i := range entries {
+		records += len(entries[i].parts)
+		bytes += len(entries[i].data)
+	}
+	return records, bytes
 }

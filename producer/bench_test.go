@@ -65,6 +65,7 @@ func BenchmarkSendProducerOverhead(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.Cleanup(func() { _ = p.Close(context.Background()) })
 			const n = 200_000
 			b.ReportAllocs()
 			for b.Loop() {
@@ -102,6 +103,7 @@ func BenchmarkSendRealSDKLoopback(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = p.Close(context.Background()) })
 	const n = 100_000
 	for b.Loop() {
 		if err := p.Send(context.Background(), newBenchSource(n)); err != nil {

@@ -18,8 +18,7 @@ var (
 	// ErrFatal matches every *FatalError: a non-retryable error such as a
 	// missing stream or denied access.
 	ErrFatal = errors.New("fatal error")
-	// ErrAborted is returned by Send when Abort stopped it while its context
-	// was still live.
+	// ErrAborted is returned by the producer's calls after Abort.
 	ErrAborted = errors.New("producer aborted")
 	// ErrInvalidOption matches errors returned by New for a bad option value
 	// or a bad combination of options.
@@ -27,6 +26,9 @@ var (
 	// ErrDeadLetterWrite matches errors returned when the dead-letter sink
 	// could not store records: those records are lost.
 	ErrDeadLetterWrite = errors.New("dead-letter write failed")
+	// ErrClosed is returned by Add, Send, PutRecord and PutRecordBatch after
+	// Close.
+	ErrClosed = errors.New("producer closed")
 	// ErrSinkClosed is returned by FileSink.WriteDeadLetters after Close.
 	ErrSinkClosed = errors.New("dead-letter sink closed")
 )

@@ -47,8 +47,16 @@ func (k *packer) take() entry {
 	if len(data) < cap(data)/2 {
 		data = append(make([]byte, 0, len(data)), data...)
 	}
-	e := entry{data: data, parts: k.parts}
+	e := entry{data: data, parts: k.parts, buffered: true} // packs hold records added through the buffer
 	k.partsHint = len(k.parts)
 	k.data, k.parts = nil, nil
 	return e
+}
+
+// addEntry appends a one-record entry whose data already carries its
+// newline (or needs none).
+func (k *packer) addEntry(e entry) {
+	pt := e.parts[0]
+	data := e.data[pt.off:pt.end]
+	k.add(pt, data, len(e.data) > pt.end)
 }

@@ -1,13 +1,25 @@
 // Package producer sends records to an Amazon Data Firehose delivery stream
-// correctly and fast: it splits records into PutRecordBatch requests within
-// the service limits (500 records, 4 MiB per call, 1,000 KiB per record),
-// resends only the entries that failed, backs off with jitter, stays under
-// static and adaptive (AIMD) rate limits, can pack small records into larger
-// Firehose records, and never loses a record silently: what cannot be
-// delivered goes to a dead-letter sink with its position and reason.
+// correctly and fast. It is a long-lived pipeline: records are added as they
+// happen (Add, from any number of goroutines) or pulled from a Source (Send),
+// batched in the background across calls within the service limits (500
+// records, 4 MiB per call, 1,000 KiB per record), sent by concurrent workers
+// under static and adaptive (AIMD) rate limits, and only the entries that
+// failed are resent, with exponential back-off and jitter. It can pack small
+// records into larger Firehose records, and it never loses a record
+// silently: every record added is delivered, dead-lettered or rejected, and
+// its outcome reaches the caller (OnResult, AddFunc). PutRecord and
+// PutRecordBatch are synchronous layers over the same pipeline.
 //
-// The producer never prints. It reports through an injected *slog.Logger and
-// Stats.
+// The producer never prints. It reports through an injected *slog.Logger,
+// per-record outcomes and Stats.
+//
+// Where each concern lives: producer.go the user API (New, Add, Flush,
+// Close); send.go Send and PutRecordBatch; putrecord.go PutRecord; batcher.go
+// batching, linger and packing; worker.go one request and its response;
+// retry.go the retry policy and back-off; classify.go error classification;
+// limit.go rate control; outcome.go settling records (delivered,
+// dead-lettered, rejected) and their error text; stats.go accounting;
+// deadletter.go the dead-letter sink.
 //
 // # SDK client settings
 //
@@ -21,11 +33,11 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
@@ -63,237 +75,23 @@ type Record struct {
 	Data   []byte // the input record as read, WITHOUT the newline the producer may append
 }
 
-// Source yields records for Send. Next returns io.EOF at the end. If it
-// returns an error that is (errors.As) *InvalidRecordError, Send rejects that
-// record and goes on; any other error stops reading: what was read is still
-// sent, then Send returns the error. Next must return promptly once ctx is
-// cancelled, because Send waits for the reader before returning.
-type Source interface {
-	Next(ctx context.Context) (Record, error)
-}
-
-// SliceSource returns a Source that yields recs in order, then io.EOF.
-func SliceSource(recs []Record) Source { return &sliceSource{recs: recs} }
-
-type sliceSource struct {
-	recs []Record
-	next int
-}
-
-func (s *sliceSource) Next(ctx context.Context) (Record, error) {
-	if s.next >= len(s.recs) {
-		return Record{}, io.EOF
-	}
-	if err := ctx.Err(); err != nil {
-		return Record{}, err
-	}
-	r := s.recs[s.next]
-	s.next++
-	return r, nil
-}
-
-// config holds every option; zero values are replaced by defaults in New.
-type config struct {
-	maxBatchRecords      int
-	maxBatchBytes        int
-	concurrency          int
-	linger               time.Duration
-	maxAttempts          int
-	maxRetryTime         time.Duration
-	backoffInitial       time.Duration
-	backoffMax           time.Duration
-	appendNewline        bool
-	packTarget           int
-	maxRecordsPerSecond  float64
-	maxBytesPerSecond    float64
-	maxRequestsPerSecond float64
-	adaptive             bool
-	sink                 DeadLetterSink
-	logger               *slog.Logger
-	callLogLevel         slog.Level
-	shutdownTimeout      time.Duration
-	region               string
-}
-
-func defaultConfig() config {
-	return config{
-		maxBatchRecords: MaxBatchRecordsLimit,
-		maxBatchBytes:   MaxBatchBytesLimit,
-		concurrency:     4,
-		linger:          200 * time.Millisecond,
-		maxAttempts:     8,
-		maxRetryTime:    2 * time.Minute,
-		backoffInitial:  100 * time.Millisecond,
-		backoffMax:      5 * time.Second,
-		appendNewline:   true,
-		adaptive:        true,
-		shutdownTimeout: 30 * time.Second,
-		callLogLevel:    slog.LevelDebug,
-	}
-}
-
-// Option configures a Producer. Options are applied in order; New validates
-// the result as a whole.
-type Option func(*config)
-
-// MaxBatchRecords sets the most records (Firehose records, after packing) per
-// PutRecordBatch call. Default 500, the service limit; valid 1..500.
-func MaxBatchRecords(n int) Option { return func(c *config) { c.maxBatchRecords = n } }
-
-// MaxBatchBytes sets the most bytes per PutRecordBatch call, counted as the
-// sum of record sizes before base64 (the way the service counts). Default
-// 4 MiB (4,194,304), the service limit; valid MaxRecordBytes..4,194,304 so
-// that any valid record fits in a batch of its own.
-func MaxBatchBytes(n int) Option { return func(c *config) { c.maxBatchBytes = n } }
-
-// Concurrency sets how many PutRecordBatch requests Send keeps in flight.
-// Default 4; valid 1..256. Memory use is bounded by about 3*Concurrency+2
-// batches.
-func Concurrency(n int) Option { return func(c *config) { c.concurrency = n } }
-
-// Linger sets how long Send waits for more records before sending a batch
-// that is not full. Default 200ms; 0 sends as soon as no record is waiting.
-// A full batch is sent at once, and the last batch is sent at end of input.
-func Linger(d time.Duration) Option { return func(c *config) { c.linger = d } }
-
-// MaxAttempts sets how many times a record is tried, the first try included,
-// before it is dead-lettered with reason "retries-exhausted". Default 8;
-// valid 1..100. MaxRetryTime may give up earlier.
-func MaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
-
-// MaxRetryTime bounds the time from a record's first try to its last: a
-// retry that would start later is not made and the record is dead-lettered
-// with reason "retries-exhausted". Default 2m; must be > 0.
-func MaxRetryTime(d time.Duration) Option { return func(c *config) { c.maxRetryTime = d } }
-
-// Backoff sets the retry delays: exponential with full jitter, the delay
-// before retry n drawn from [0, initial*2^(n-1)), and max once that bound
-// passes max. Default 100ms and 5s; 0 < initial <= max. Applies to failed
-// entries and to whole-request failures the SDK's own retryer gave up on.
-func Backoff(initial, maxDelay time.Duration) Option {
-	return func(c *config) { c.backoffInitial, c.backoffMax = initial, maxDelay }
-}
-
-// AppendNewline makes the producer add "\n" to every record that does not
-// already end with one, so S3 objects are JSON lines. The newline counts
-// toward MaxRecordBytes and the batch limits. Default true.
-func AppendNewline(on bool) Option { return func(c *config) { c.appendNewline = on } }
-
-// Pack packs consecutive input records (each with its newline, see
-// AppendNewline) into one Firehose record of up to targetBytes, cutting the
-// number of Firehose records and the 5 KiB-per-record ingestion bill. An input
-// record is never split; one larger than targetBytes goes alone. The bytes
-// that reach the destination are the same as without packing. Default 0
-// (off); valid 0..MaxRecordBytes; DefaultPackTarget is a good value.
-func Pack(targetBytes int) Option { return func(c *config) { c.packTarget = targetBytes } }
-
-// MaxRecordsPerSecond sets a static limit on Firehose records sent per second
-// by PutRecord and PutRecordBatch together. Default 0: no static limit. A
-// limit below MaxBatchRecords also caps the records per request at one
-// second's worth.
-func MaxRecordsPerSecond(n int) Option { return func(c *config) { c.maxRecordsPerSecond = float64(n) } }
-
-// MaxBytesPerSecond sets a static limit on bytes sent per second by PutRecord
-// and PutRecordBatch together. Default 0: no static limit. A limit below
-// MaxBatchBytes also caps the bytes per request at one second's worth (but
-// never below MaxRecordBytes); it must be at least 1 KiB/s.
-func MaxBytesPerSecond(n int64) Option { return func(c *config) { c.maxBytesPerSecond = float64(n) } }
-
-// MaxRequestsPerSecond sets a static limit on PutRecord and PutRecordBatch
-// calls per second. Default 0: no static limit.
-func MaxRequestsPerSecond(n int) Option {
-	return func(c *config) { c.maxRequestsPerSecond = float64(n) }
-}
-
-// Adaptive turns on adaptive rate control: when records come back throttled
-// ("Slow down."), the producer cuts its records/s and bytes/s rate to 70% of
-// what it was sending and then probes back up by 5% of that every second
-// without throttling (AIMD), never above the static limits. Default true.
-func Adaptive(on bool) Option { return func(c *config) { c.adaptive = on } }
-
-// DeadLetterTo sets where undeliverable and rejected records go. Default
-// none: such records are only counted, and Send and PutRecordBatch return an
-// error matching ErrNotDelivered. (It is not named DeadLetter because that
-// is the dead-letter record type.)
-func DeadLetterTo(sink DeadLetterSink) Option { return func(c *config) { c.sink = sink } }
-
-// Logger sets the logger. Default: discard. Each API call is logged at
-// CallLogLevel (default debug), retries and throttling at info, dead letters at warn; record data is
-// never logged.
-func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-// CallLogLevel sets the level of the one log line per successful API call
-// (PutRecord: seq, bytes, latency, attempt; PutRecordBatch: records, failed,
-// bytes, latency, attempt). Default slog.LevelDebug, since a bulk send makes
-// thousands of calls a second; the CLI's scenario uses slog.LevelInfo so its
-// log shows every call, as the scenario asks.
-func CallLogLevel(l slog.Level) Option { return func(c *config) { c.callLogLevel = l } }
-
-// ShutdownTimeout bounds how long requests in flight may run after Send's
-// context is cancelled. Default 30s; must be > 0.
-func ShutdownTimeout(d time.Duration) Option { return func(c *config) { c.shutdownTimeout = d } }
-
-// Region names the stream's region in error messages only. Default "".
-func Region(r string) Option { return func(c *config) { c.region = r } }
-
-var streamNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
-
-func (c *config) validate(stream string) error {
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	if !streamNamePattern.MatchString(stream) {
-		bad("stream name %q must be 1-64 characters of a-z A-Z 0-9 _ . -", stream)
-	}
-	if c.maxBatchRecords < 1 || c.maxBatchRecords > MaxBatchRecordsLimit {
-		bad("MaxBatchRecords %d must be 1..%d", c.maxBatchRecords, MaxBatchRecordsLimit)
-	}
-	if c.maxBatchBytes < MaxRecordBytes || c.maxBatchBytes > MaxBatchBytesLimit {
-		bad("MaxBatchBytes %d must be %d..%d", c.maxBatchBytes, MaxRecordBytes, MaxBatchBytesLimit)
-	}
-	if c.concurrency < 1 || c.concurrency > 256 {
-		bad("Concurrency %d must be 1..256", c.concurrency)
-	}
-	if c.linger < 0 {
-		bad("Linger %v must not be negative", c.linger)
-	}
-	if c.maxAttempts < 1 || c.maxAttempts > 100 {
-		bad("MaxAttempts %d must be 1..100", c.maxAttempts)
-	}
-	if c.maxRetryTime <= 0 {
-		bad("MaxRetryTime %v must be positive", c.maxRetryTime)
-	}
-	if c.backoffInitial <= 0 || c.backoffMax < c.backoffInitial {
-		bad("Backoff(%v, %v) needs 0 < initial <= max", c.backoffInitial, c.backoffMax)
-	}
-	if c.packTarget < 0 || c.packTarget > MaxRecordBytes {
-		bad("Pack %d must be 0..%d", c.packTarget, MaxRecordBytes)
-	}
-	if c.maxRecordsPerSecond < 0 || c.maxBytesPerSecond < 0 || c.maxRequestsPerSecond < 0 {
-		bad("rate limits must not be negative")
-	}
-	if c.maxBytesPerSecond > 0 && c.maxBytesPerSecond < 1024 {
-		bad("MaxBytesPerSecond %.0f is below 1 KiB/s", c.maxBytesPerSecond)
-	}
-	if c.shutdownTimeout <= 0 {
-		bad("ShutdownTimeout %v must be positive", c.shutdownTimeout)
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: %s", ErrInvalidOption, joinProblems(problems))
-	}
-	return nil
-}
-
-func joinProblems(p []string) string {
-	out := p[0]
-	for _, s := range p[1:] {
-		out += "; " + s
-	}
-	return out
+// RecordResult is the outcome of one input record.
+type RecordResult struct {
+	Seq      int64
+	Source   string
+	RecordID string // Firehose record ID when delivered; packed records share one
+	Reason   string // dead-letter reason when not delivered
+	Rejected bool   // refused before sending (too large, invalid), not dead-lettered after trying
+	// Err is nil when delivered; else it matches ErrNotDelivered,
+	// ErrRecordTooLarge or ErrFatal, joined with ErrDeadLetterWrite when the
+	// sink could not store the record.
+	Err error
 }
 
 // Producer sends records to one delivery stream. It is safe for concurrent
-// use: PutRecord, PutRecordBatch, Send and Stats may be called from several
-// goroutines; they share the limits and the statistics.
+// use: Add, Flush, Send, PutRecord, PutRecordBatch and Stats may be called
+// from several goroutines; they share one pipeline, the limits and the
+// statistics. New starts it; Close stops it.
 type Producer struct {
 	client  Client
 	stream  string
@@ -303,16 +101,33 @@ type Producer struct {
 	backoff backoff
 	stats   stats
 
-	abortCtx context.Context
-	abort    context.CancelFunc
+	// runCtx is cancelled, with the reason as its cause, when the producer
+	// stops: after Close, on a fatal error, on a shutdown (Close's or Send's
+	// context done) or on Abort. Reading, waiting for space and limiter waits
+	// end with it.
+	runCtx context.Context
+	stop   context.CancelCauseFunc
+	// reqCtx carries the API calls: it outlives a stop by ShutdownTimeout so
+	// requests in flight can finish, and ends at once on Abort.
+	reqCtx    context.Context
+	cancelReq context.CancelFunc
+	closing   atomic.Bool
+
+	buffer   buffer
+	incoming incoming
+	retry    *retryQueue
+	work     chan *batch
+	flushReq chan struct{}
+	flushing atomic.Int32
+	done     chan struct{} // closed when the batcher and the workers have exited
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// New returns a Producer sending to stream through client. It validates the
-// options together and returns an error matching ErrInvalidOption if they
-// are not valid.
+// New returns a running Producer sending to stream through client. It
+// validates the options together and returns an error matching
+// ErrInvalidOption if they are not valid. Call Close when done with it.
 func New(client Client, stream string, opts ...Option) (*Producer, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil client", ErrInvalidOption)
@@ -324,70 +139,184 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 	if err := cfg.validate(stream); err != nil {
 		return nil, err
 	}
-	// A request never carries more than one second of a static quota, so
-	// the limiter's burst (one batch) stays within it.
-	if cfg.maxRecordsPerSecond > 0 {
-		cfg.maxBatchRecords = min(cfg.maxBatchRecords, max(1, int(cfg.maxRecordsPerSecond)))
-	}
-	if cfg.maxBytesPerSecond > 0 {
-		cfg.maxBatchBytes = min(cfg.maxBatchBytes, max(MaxRecordBytes, int(cfg.maxBytesPerSecond)))
-	}
-	if cfg.logger == nil {
-		cfg.logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.finish()
 	p := &Producer{
-		client:  client,
-		stream:  stream,
-		cfg:     cfg,
-		log:     cfg.logger.With(slog.String("stream", stream)),
-		limiter: newLimiter(cfg),
-		backoff: newBackoff(cfg.backoffInitial, cfg.backoffMax),
+		client:   client,
+		stream:   stream,
+		cfg:      cfg,
+		log:      cfg.logger.With(slog.String("stream", stream)),
+		limiter:  newLimiter(cfg),
+		backoff:  newBackoff(cfg.backoffInitial, cfg.backoffMax),
+		retry:    newRetryQueue(),
+		work:     make(chan *batch, cfg.concurrency),
+		flushReq: make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
-	p.abortCtx, p.abort = context.WithCancel(context.Background())
+	p.buffer.init(int64(cfg.maxBufferedRecords), cfg.maxBufferedBytes)
+	p.incoming.init()
+	p.runCtx, p.stop = context.WithCancelCause(context.Background())
+	p.reqCtx, p.cancelReq = context.WithCancel(context.Background())
+	// After a stop, requests in flight get ShutdownTimeout to finish.
+	context.AfterFunc(p.runCtx, func() {
+		if !errors.Is(context.Cause(p.runCtx), errClosed) {
+			time.AfterFunc(cfg.shutdownTimeout, p.cancelReq)
+		}
+	})
+	var wg sync.WaitGroup
+	wg.Go(p.batchLoop)
+	for range cfg.concurrency {
+		wg.Go(p.workLoop)
+	}
+	go func() {
+		wg.Wait()
+		p.cancelReq()
+		close(p.done)
+	}()
 	return p, nil
 }
 
-// Abort is a hard stop, for a second interrupt: requests in flight are
-// cancelled at once and Send stops reading; Send still dead-letters every
-// record it read and did not deliver (reason "shutdown"). Later calls fail.
-func (p *Producer) Abort() { p.abort() }
+// errClosed is the stop cause after a clean Close.
+var errClosed = ErrClosed
 
-// Close flushes and closes the dead-letter sink if it has a
-// Close() error method. It is idempotent and returns the first result.
+// Add queues one record and returns at once; the record is copied, so the
+// caller may reuse rec.Data. It blocks only while the buffer is full (see
+// MaxBufferedRecords and MaxBufferedBytes), until there is room or ctx is
+// done. Batches form in the background across Add calls (see Linger). The
+// record's outcome goes to the OnResult function; Flush waits for it.
+//
+// A record over MaxRecordBytes (newline included) is rejected at once
+// (dead-letter reason "too-large") and Add returns nil: it was taken and
+// settled. Add returns an error only when it did not take the record:
+// ctx.Err() when ctx ended while it waited for room, ErrClosed after Close,
+// the *FatalError after a fatal error stopped the producer, ErrAborted
+// after Abort, or the shutdown's cause.
+func (p *Producer) Add(ctx context.Context, rec Record) error {
+	return p.add(ctx, rec, nil)
+}
+
+// AddFunc is Add with a function called once with this record's outcome
+// (besides OnResult), from a producer goroutine: a promise, as kgo's
+// Produce has. When AddFunc returns an error, done is not called.
+func (p *Producer) AddFunc(ctx context.Context, rec Record, done func(RecordResult)) error {
+	return p.add(ctx, rec, done)
+}
+
+func (p *Producer) add(ctx context.Context, rec Record, done func(RecordResult)) error {
+	if err := p.stopErr(); err != nil {
+		return err
+	}
+	size := wireSize(p.cfg.appendNewline, rec.Data)
+	if size > MaxRecordBytes {
+		p.stats.submitted.Add(1)
+		e := p.singleEntry(rec, done)
+		p.giveUp([]entry{e}, ReasonTooLarge, "", tooLargeError(rec, size).Error(), true)
+		return nil
+	}
+	if err := p.buffer.acquire(ctx, p.runCtx.Done(), p.requestFlush, int64(size)); err != nil {
+		if stopped := p.stopErr(); stopped != nil {
+			return stopped
+		}
+		return err
+	}
+	if !p.incoming.push(rec, done, p.cfg.appendNewline) {
+		p.buffer.release(1, int64(size))
+		return p.stopErr()
+	}
+	p.stats.submitted.Add(1)
+	return nil
+}
+
+// stopErr is why the producer takes no more records, or nil.
+func (p *Producer) stopErr() error {
+	if p.closing.Load() {
+		return ErrClosed
+	}
+	if p.runCtx.Err() != nil {
+		cause := context.Cause(p.runCtx)
+		if errors.Is(cause, errClosed) {
+			return ErrClosed
+		}
+		return cause
+	}
+	return nil
+}
+
+// requestFlush asks the batcher to send what it holds now, without waiting
+// for Linger.
+func (p *Producer) requestFlush() {
+	select {
+	case p.flushReq <- struct{}{}:
+	default:
+	}
+}
+
+// Flush waits until every record added so far (and any added meanwhile) is
+// delivered, dead-lettered or rejected. While it waits, partial batches go
+// at once instead of after Linger. It returns ctx.Err() if ctx ends first
+// (the records stay queued), or the stop cause if the producer stopped.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.flushing.Add(1)
+	defer p.flushing.Add(-1)
+	p.requestFlush()
+	if err := p.buffer.waitEmpty(ctx, p.done); err != nil {
+		return err
+	}
+	if err := p.stopErr(); err != nil && !errors.Is(err, ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close flushes everything added, stops the producer and closes the
+// dead-letter sink if it has a Close() or Close(context.Context) error
+// method. If ctx ends before the flush is over, Close shuts down: records
+// not yet sent are dead-lettered (reason "shutdown"), requests in flight get
+// ShutdownTimeout to finish, and Close returns ctx.Err(). It is idempotent
+// and returns the first result.
 func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
+		p.closing.Store(true)
+		var flushErr error
+		if err := p.Flush(ctx); err != nil && p.runCtx.Err() == nil {
+			flushErr = err
+			p.stop(err)
+		}
+		p.stop(errClosed)
+		<-p.done
+		var sinkErr error
 		switch s := p.cfg.sink.(type) {
 		case interface{ Close(context.Context) error }:
-			p.closeErr = s.Close(ctx)
+			sinkErr = s.Close(context.WithoutCancel(ctx))
 		case interface{ Close() error }:
-			p.closeErr = s.Close()
+			sinkErr = s.Close()
 		}
+		p.closeErr = errors.Join(flushErr, sinkErr)
 	})
 	return p.closeErr
 }
 
-// requestContext returns the context for API calls: it is not cancelled with
-// ctx, so requests in flight can finish after an interrupt, but it is
-// cancelled ShutdownTimeout after ctx is done, or at once by Abort. Call
-// release when the calls are over.
-func (p *Producer) requestContext(ctx context.Context) (reqCtx context.Context, cancelNow context.CancelFunc, release func()) {
-	reqCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var mu sync.Mutex
-	var timer *time.Timer
-	stopCtx := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		timer = time.AfterFunc(p.cfg.shutdownTimeout, cancel)
-		mu.Unlock()
-	})
-	stopAbort := context.AfterFunc(p.abortCtx, cancel)
-	return reqCtx, cancel, func() {
-		stopCtx()
-		stopAbort()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		cancel()
+// Abort is a hard stop, for a second interrupt: requests in flight are
+// cancelled at once and nothing more is read or sent; every record not
+// delivered is dead-lettered (reason "shutdown"). Later calls fail with
+// ErrAborted. Close is still needed to close the sink.
+func (p *Producer) Abort() {
+	p.stop(ErrAborted)
+	p.cancelReq()
+}
+
+// shutdown stops the producer early with cause: nothing more is read or
+// sent, what is queued is dead-lettered, requests in flight get
+// ShutdownTimeout to finish. It waits for the pipeline to end.
+func (p *Producer) shutdown(cause error) {
+	p.stop(cause)
+	<-p.done
+}
+
+// stopReason is the dead-letter reason for records caught by a stop.
+func (p *Producer) stopReason() string {
+	var fatal *FatalError
+	if errors.As(context.Cause(p.runCtx), &fatal) {
+		return ReasonFatal
 	}
+	return ReasonShutdown
 }

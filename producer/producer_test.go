@@ -56,8 +56,9 @@ func TestNewValidatesOptions(t *testing.T) {
 				return
 			}
 			if err != nil || p == nil {
-				t.Errorf("New: %v", err)
+				t.Fatalf("New: %v", err)
 			}
+			_ = p.Close(context.Background())
 		})
 	}
 	if _, err := New(nil, "s"); !errors.Is(err, ErrInvalidOption) {
@@ -94,6 +95,7 @@ func TestLingerSendsPartialBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer p.Close(context.Background())
 		src := &trickleSource{recs: makeRecords(3), release: make(chan struct{})}
 		done := make(chan error, 1)
 		start := time.Now()
@@ -137,6 +139,7 @@ func TestMemoryBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer p.Close(context.Background())
 		src := &endlessSource{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)

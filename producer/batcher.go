@@ -1,0 +1,241 @@
+package producer
+
+import (
+	"sync"
+	"time"
+)
+
+// incoming hands added records to the batcher in slices: Add appends under
+// a mutex and wakes the batcher only when it sleeps, and the batcher takes
+// everything at once. Record bytes are copied into arena chunks.
+type incoming struct {
+	mu       sync.Mutex
+	entries  []entry
+	arena    arena
+	sleeping bool // the batcher waits for a wake-up
+	closed   bool // the batcher stopped: push refuses
+	wake     chan struct{}
+}
+
+func (in *incoming) init() {
+	in.wake = make(chan struct{}, 1)
+	in.sleeping = true
+}
+
+// push copies rec into a new entry; false when the batcher has stopped.
+func (in *incoming) push(rec Record, done func(RecordResult), appendNewline bool) bool {
+	nl := needsNewline(appendNewline, rec.Data)
+	n := len(rec.Data)
+	size := n
+	if nl {
+		size++
+	}
+	in.mu.Lock()
+	if in.closed {
+		in.mu.Unlock()
+		return false
+	}
+	data := append(in.arena.alloc(size), rec.Data...)
+	if nl {
+		data = append(data, '\n')
+	}
+	in.entries = append(in.entries, entry{
+		data:     data,
+		parts:    in.arena.onePart(part{seq: rec.Seq, source: rec.Source, done: done, end: n}),
+		buffered: true,
+	})
+	wake := in.sleeping
+	in.sleeping = false
+	in.mu.Unlock()
+	if wake {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take returns what was pushed, reusing spare's array for the next pushes;
+// when nothing is waiting it marks the batcher asleep.
+func (in *incoming) take(spare []entry) []entry {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.entries) == 0 {
+		in.sleeping = true
+		return nil
+	}
+	out := in.entries
+	in.entries = spare[:0]
+	return out
+}
+
+// close refuses further pushes and returns what is left.
+func (in *incoming) close() []entry {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.closed = true
+	out := in.entries
+	in.entries = nil
+	return out
+}
+
+// batcher turns added records and due retries into batches: a batch goes
+// when it is full, when Linger has passed since its first record, or at
+// once while someone waits for it (Flush, Close, Send at end of input,
+// PutRecordBatch) or Add waits for room.
+type batcher struct {
+	p       *Producer
+	builder batchBuilder
+	pack    packer
+	packing bool
+}
+
+// add adds one record or retried entry; false when the producer stopped
+// while a batch waited for a worker (the entry is then settled).
+func (b *batcher) add(e entry, retried bool) bool {
+	if !b.packing || retried || len(e.parts) != 1 {
+		return b.addEntry(e)
+	}
+	if !b.pack.fits(len(e.data)) && !b.addEntry(b.pack.take()) {
+		b.p.giveUp([]entry{e}, b.p.stopReason(), "", "", false)
+		return false
+	}
+	b.pack.addEntry(e)
+	if b.pack.full() {
+		return b.addEntry(b.pack.take())
+	}
+	return true
+}
+
+// addEntry adds an entry to the open batch, sending the batch first if the
+// entry does not fit and afterwards if it is full.
+func (b *batcher) addEntry(e entry) bool {
+	if !b.builder.fits(len(e.data)) && !b.p.emit(b.builder.take()) {
+		b.p.giveUp([]entry{e}, b.p.stopReason(), "", "", false)
+		return false
+	}
+	b.builder.add(e)
+	if b.builder.full() {
+		return b.p.emit(b.builder.take())
+	}
+	return true
+}
+
+// flush sends what is open, the open pack included.
+func (b *batcher) flush() bool {
+	if b.packing && !b.pack.empty() && !b.addEntry(b.pack.take()) {
+		return false
+	}
+	return b.p.emit(b.builder.take())
+}
+
+func (b *batcher) pending() bool {
+	return !b.builder.empty() || (b.packing && !b.pack.empty())
+}
+
+// drain settles everything open with reason.
+func (b *batcher) drain(reason string) {
+	var open []entry
+	if b.packing && !b.pack.empty() {
+		open = append(open, b.pack.take())
+	}
+	if bt := b.builder.take(); bt != nil {
+		open = append(open, bt.entries...)
+	}
+	b.p.giveUp(open, reason, "", "", false)
+}
+
+// emit hands a batch to the workers; when the producer stops first it
+// settles the batch instead and returns false.
+func (p *Producer) emit(bt *batch) bool {
+	if bt == nil {
+		return true
+	}
+	select {
+	case p.work <- bt:
+		return true
+	case <-p.runCtx.Done():
+		p.giveUp(bt.entries, p.stopReason(), "", "", false)
+		return false
+	}
+}
+
+// batchLoop is the batcher goroutine. When the producer stops it settles
+// everything it holds, refuses further records and closes the work channel.
+func (p *Producer) batchLoop() {
+	defer close(p.work)
+	cfg := p.cfg
+	b := &batcher{
+		p:       p,
+		builder: newBatchBuilder(cfg.maxBatchRecords, cfg.maxBatchBytes),
+		pack:    packer{target: cfg.packTarget},
+		packing: cfg.packTarget > 0,
+	}
+	lingerTimer := time.NewTimer(time.Hour)
+	lingerTimer.Stop()
+	defer lingerTimer.Stop()
+	var lingerC <-chan time.Time
+	// settle sends the open batch now, or arms Linger for it.
+	settle := func(now bool) bool {
+		switch {
+		case !b.pending():
+			lingerTimer.Stop()
+			lingerC = nil
+			return true
+		case now || cfg.linger == 0 || p.flushing.Load() > 0:
+			lingerTimer.Stop()
+			lingerC = nil
+			return b.flush()
+		case lingerC == nil:
+			lingerTimer.Reset(cfg.linger)
+			lingerC = lingerTimer.C
+		}
+		return true
+	}
+	var spare []entry
+	ok := true
+	for ok {
+		select {
+		case <-p.incoming.wake:
+			// Take until empty: a push may land between the wake-up and take.
+			for ok {
+				got := p.incoming.take(spare)
+				if len(got) == 0 {
+					break
+				}
+				for i := range got {
+					if ok = b.add(got[i], false); !ok {
+						p.giveUp(got[i+1:], p.stopReason(), "", "", false)
+						break
+					}
+				}
+				clear(got)
+				spare = got
+			}
+			ok = ok && settle(false)
+		case <-p.retry.notify:
+			ready := p.retry.takeReady()
+			for i := range ready {
+				if ok = b.add(ready[i], true); !ok {
+					p.giveUp(ready[i+1:], p.stopReason(), "", "", false)
+					break
+				}
+			}
+			ok = ok && settle(false)
+		case <-lingerC:
+			lingerC = nil
+			ok = b.flush()
+		case <-p.flushReq:
+			ok = settle(true)
+		case <-p.runCtx.Done():
+			ok = false
+		}
+	}
+	// Stopped: settle what is open, waiting for a retry, or not yet taken.
+	<-p.runCtx.Done()
+	reason := p.stopReason()
+	b.drain(reason)
+	p.giveUp(p.retry.closeAndDrain(), reason, "", "", false)
+	p.giveUp(p.incoming.close(), reason, "", "", false)
+}

@@ -1,0 +1,254 @@
+package producer
+
+import (
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// config holds every option; zero values are replaced by defaults in New.
+type config struct {
+	maxBatchRecords      int
+	maxBatchBytes        int
+	concurrency          int
+	linger               time.Duration
+	maxAttempts          int
+	maxRetryTime         time.Duration
+	backoffInitial       time.Duration
+	backoffMax           time.Duration
+	appendNewline        bool
+	packTarget           int
+	maxRecordsPerSecond  float64
+	maxBytesPerSecond    float64
+	maxRequestsPerSecond float64
+	adaptive             bool
+	sink                 DeadLetterSink
+	logger               *slog.Logger
+	callLogLevel         slog.Level
+	shutdownTimeout      time.Duration
+	region               string
+	onResult             func(RecordResult)
+	maxBufferedRecords   int
+	maxBufferedBytes     int64
+}
+
+func defaultConfig() config {
+	return config{
+		maxBatchRecords: MaxBatchRecordsLimit,
+		maxBatchBytes:   MaxBatchBytesLimit,
+		concurrency:     4,
+		linger:          200 * time.Millisecond,
+		maxAttempts:     8,
+		maxRetryTime:    2 * time.Minute,
+		backoffInitial:  100 * time.Millisecond,
+		backoffMax:      5 * time.Second,
+		appendNewline:   true,
+		adaptive:        true,
+		shutdownTimeout: 30 * time.Second,
+		callLogLevel:    slog.LevelDebug,
+	}
+}
+
+// Option configures a Producer. Options are applied in order; New validates
+// the result as a whole.
+type Option func(*config)
+
+// MaxBatchRecords sets the most records (Firehose records, after packing) per
+// PutRecordBatch call. Default 500, the service limit; valid 1..500.
+func MaxBatchRecords(n int) Option { return func(c *config) { c.maxBatchRecords = n } }
+
+// MaxBatchBytes sets the most bytes per PutRecordBatch call, counted as the
+// sum of record sizes before base64 (the way the service counts). Default
+// 4 MiB (4,194,304), the service limit; valid MaxRecordBytes..4,194,304 so
+// that any valid record fits in a batch of its own.
+func MaxBatchBytes(n int) Option { return func(c *config) { c.maxBatchBytes = n } }
+
+// Concurrency sets how many PutRecordBatch requests the producer keeps in
+// flight. Default 4; valid 1..256.
+func Concurrency(n int) Option { return func(c *config) { c.concurrency = n } }
+
+// Linger sets how long the producer waits for more records before sending a
+// batch that is not full. Default 200ms; 0 sends as soon as no record is
+// waiting. A full batch is sent at once, and a partial one at once while a
+// Flush, Close, Send at end of input or PutRecordBatch is waiting for it.
+func Linger(d time.Duration) Option { return func(c *config) { c.linger = d } }
+
+// MaxAttempts sets how many times a record is tried, the first try included,
+// before it is dead-lettered with reason "retries-exhausted". Default 8;
+// valid 1..100. MaxRetryTime may give up earlier.
+func MaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
+
+// MaxRetryTime bounds the time from a record's first try to its last: a
+// retry that would start later is not made and the record is dead-lettered
+// with reason "retries-exhausted". Default 2m; must be > 0.
+func MaxRetryTime(d time.Duration) Option { return func(c *config) { c.maxRetryTime = d } }
+
+// Backoff sets the retry delays: exponential with full jitter, the delay
+// before retry n drawn from [0, initial*2^(n-1)), and max once that bound
+// passes max. Default 100ms and 5s; 0 < initial <= max. Applies to failed
+// entries and to whole-request failures the SDK's own retryer gave up on.
+func Backoff(initial, maxDelay time.Duration) Option {
+	return func(c *config) { c.backoffInitial, c.backoffMax = initial, maxDelay }
+}
+
+// AppendNewline makes the producer add "\n" to every record that does not
+// already end with one, so S3 objects are JSON lines. The newline counts
+// toward MaxRecordBytes and the batch limits. Default true.
+func AppendNewline(on bool) Option { return func(c *config) { c.appendNewline = on } }
+
+// Pack packs consecutive input records (each with its newline, see
+// AppendNewline) into one Firehose record of up to targetBytes, cutting the
+// number of Firehose records and the 5 KiB-per-record ingestion bill. An input
+// record is never split; one larger than targetBytes goes alone. The bytes
+// that reach the destination are the same as without packing. Default 0
+// (off); valid 0..MaxRecordBytes; DefaultPackTarget is a good value.
+func Pack(targetBytes int) Option { return func(c *config) { c.packTarget = targetBytes } }
+
+// MaxRecordsPerSecond sets a static limit on Firehose records sent per second
+// by PutRecord and PutRecordBatch together. Default 0: no static limit. A
+// limit below MaxBatchRecords also caps the records per request at one
+// second's worth.
+func MaxRecordsPerSecond(n int) Option { return func(c *config) { c.maxRecordsPerSecond = float64(n) } }
+
+// MaxBytesPerSecond sets a static limit on bytes sent per second by PutRecord
+// and PutRecordBatch together. Default 0: no static limit. A limit below
+// MaxBatchBytes also caps the bytes per request at one second's worth (but
+// never below MaxRecordBytes); it must be at least 1 KiB/s.
+func MaxBytesPerSecond(n int64) Option { return func(c *config) { c.maxBytesPerSecond = float64(n) } }
+
+// MaxRequestsPerSecond sets a static limit on PutRecord and PutRecordBatch
+// calls per second. Default 0: no static limit.
+func MaxRequestsPerSecond(n int) Option {
+	return func(c *config) { c.maxRequestsPerSecond = float64(n) }
+}
+
+// Adaptive turns on adaptive rate control: when records come back throttled
+// ("Slow down."), the producer cuts its records/s and bytes/s rate to 70% of
+// what it was sending and then probes back up by 5% of that every second
+// without throttling (AIMD), never above the static limits. Default true.
+func Adaptive(on bool) Option { return func(c *config) { c.adaptive = on } }
+
+// DeadLetterTo sets where undeliverable and rejected records go. Default
+// none: such records are only counted, and Send and PutRecordBatch return an
+// error matching ErrNotDelivered. (It is not named DeadLetter because that
+// is the dead-letter record type.)
+func DeadLetterTo(sink DeadLetterSink) Option { return func(c *config) { c.sink = sink } }
+
+// Logger sets the logger. Default: discard. Each API call is logged at
+// CallLogLevel (default debug), retries and throttling at info, dead letters at warn; record data is
+// never logged.
+func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// CallLogLevel sets the level of the one log line per successful API call
+// (PutRecord: seq, bytes, latency, attempt; PutRecordBatch: records, failed,
+// bytes, latency, attempt). Default slog.LevelDebug, since a bulk send makes
+// thousands of calls a second; the CLI's scenario uses slog.LevelInfo so its
+// log shows every call, as the scenario asks.
+func CallLogLevel(l slog.Level) Option { return func(c *config) { c.callLogLevel = l } }
+
+// ShutdownTimeout bounds how long requests in flight may run after the
+// producer stops early (Close's or Send's context cancelled). Default 30s;
+// must be > 0.
+func ShutdownTimeout(d time.Duration) Option { return func(c *config) { c.shutdownTimeout = d } }
+
+// OnResult sets a function called with the outcome of every record, whatever
+// call brought it in (Add, Send, PutRecord, PutRecordBatch, Reject): once
+// delivered, dead-lettered or rejected. It is called from the producer's
+// goroutines, possibly concurrently, and must be quick and must not call
+// the producer. Default none.
+func OnResult(fn func(RecordResult)) Option { return func(c *config) { c.onResult = fn } }
+
+// MaxBufferedRecords bounds the input records added and not yet settled
+// (delivered, dead-lettered or rejected): Add blocks while the bound is
+// reached. Default 3*Concurrency+2 batches' worth (with Pack, of packed
+// records of about 64 bytes each); must be >= MaxBatchRecords.
+func MaxBufferedRecords(n int) Option { return func(c *config) { c.maxBufferedRecords = n } }
+
+// MaxBufferedBytes bounds the bytes added and not yet settled: Add blocks
+// while the bound is reached. Default 3*Concurrency+2 batches of
+// MaxBatchBytes; must be >= MaxRecordBytes.
+func MaxBufferedBytes(n int64) Option { return func(c *config) { c.maxBufferedBytes = n } }
+
+// Region names the stream's region in error messages only. Default "".
+func Region(r string) Option { return func(c *config) { c.region = r } }
+
+var streamNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
+
+func (c *config) validate(stream string) error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !streamNamePattern.MatchString(stream) {
+		bad("stream name %q must be 1-64 characters of a-z A-Z 0-9 _ . -", stream)
+	}
+	if c.maxBatchRecords < 1 || c.maxBatchRecords > MaxBatchRecordsLimit {
+		bad("MaxBatchRecords %d must be 1..%d", c.maxBatchRecords, MaxBatchRecordsLimit)
+	}
+	if c.maxBatchBytes < MaxRecordBytes || c.maxBatchBytes > MaxBatchBytesLimit {
+		bad("MaxBatchBytes %d must be %d..%d", c.maxBatchBytes, MaxRecordBytes, MaxBatchBytesLimit)
+	}
+	if c.concurrency < 1 || c.concurrency > 256 {
+		bad("Concurrency %d must be 1..256", c.concurrency)
+	}
+	if c.linger < 0 {
+		bad("Linger %v must not be negative", c.linger)
+	}
+	if c.maxAttempts < 1 || c.maxAttempts > 100 {
+		bad("MaxAttempts %d must be 1..100", c.maxAttempts)
+	}
+	if c.maxRetryTime <= 0 {
+		bad("MaxRetryTime %v must be positive", c.maxRetryTime)
+	}
+	if c.backoffInitial <= 0 || c.backoffMax < c.backoffInitial {
+		bad("Backoff(%v, %v) needs 0 < initial <= max", c.backoffInitial, c.backoffMax)
+	}
+	if c.packTarget < 0 || c.packTarget > MaxRecordBytes {
+		bad("Pack %d must be 0..%d", c.packTarget, MaxRecordBytes)
+	}
+	if c.maxRecordsPerSecond < 0 || c.maxBytesPerSecond < 0 || c.maxRequestsPerSecond < 0 {
+		bad("rate limits must not be negative")
+	}
+	if c.maxBytesPerSecond > 0 && c.maxBytesPerSecond < 1024 {
+		bad("MaxBytesPerSecond %.0f is below 1 KiB/s", c.maxBytesPerSecond)
+	}
+	if c.maxBufferedRecords != 0 && c.maxBufferedRecords < c.maxBatchRecords {
+		bad("MaxBufferedRecords %d must be at least MaxBatchRecords %d", c.maxBufferedRecords, c.maxBatchRecords)
+	}
+	if c.maxBufferedBytes != 0 && c.maxBufferedBytes < MaxRecordBytes {
+		bad("MaxBufferedBytes %d must be at least %d", c.maxBufferedBytes, MaxRecordBytes)
+	}
+	if c.shutdownTimeout <= 0 {
+		bad("ShutdownTimeout %v must be positive", c.shutdownTimeout)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalidOption, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// finish derives the settings that depend on others, after validate.
+func (c *config) finish() {
+	// A request never carries more than one second of a static quota, so
+	// the limiter's burst (one batch) stays within it.
+	if c.maxRecordsPerSecond > 0 {
+		c.maxBatchRecords = min(c.maxBatchRecords, max(1, int(c.maxRecordsPerSecond)))
+	}
+	if c.maxBytesPerSecond > 0 {
+		c.maxBatchBytes = min(c.maxBatchBytes, max(MaxRecordBytes, int(c.maxBytesPerSecond)))
+	}
+	batches := 3*c.concurrency + 2
+	if c.maxBufferedRecords == 0 {
+		perBatch := c.maxBatchRecords
+		if c.packTarget > 0 {
+			perBatch *= max(1, c.packTarget/64)
+		}
+		c.maxBufferedRecords = batches * perBatch
+	}
+	if c.maxBufferedBytes == 0 {
+		c.maxBufferedBytes = int64(batches) * int64(c.maxBatchBytes)
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+}

@@ -1,0 +1,132 @@
+package producer
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
+)
+
+// worker holds the request state one worker goroutine reuses.
+type worker struct {
+	recs  []types.Record
+	input firehose.PutRecordBatchInput
+}
+
+// workLoop sends batches until the batcher closes the work channel.
+func (p *Producer) workLoop() {
+	w := &worker{recs: make([]types.Record, 0, p.cfg.maxBatchRecords)}
+	w.input.DeliveryStreamName = &p.stream
+	for bt := range p.work {
+		p.sendBatch(w, bt)
+	}
+}
+
+// sendBatch makes one PutRecordBatch call and settles every entry:
+// delivered, requeued for a retry, or dead-lettered.
+func (p *Producer) sendBatch(w *worker, bt *batch) {
+	entries := bt.entries
+	if p.runCtx.Err() != nil {
+		p.giveUp(entries, p.stopReason(), "", "", false)
+		return
+	}
+	if err := p.limiter.wait(p.runCtx, len(entries), bt.bytes); err != nil {
+		p.giveUp(entries, p.stopReason(), "", "", false)
+		return
+	}
+	start := time.Now()
+	markAttempt(p, entries, start)
+	w.recs = w.recs[:0]
+	for i := range entries {
+		w.recs = append(w.recs, types.Record{Data: entries[i].data})
+	}
+	w.input.Records = w.recs
+	out, err := p.client.PutRecordBatch(p.reqCtx, &w.input, withoutSDKRetries)
+	latency := time.Since(start)
+	clear(w.recs) // drop references to record data
+	if err != nil {
+		p.requestFailed(entries, err, start)
+		return
+	}
+	p.countCall(&p.stats.putRecordBatchCalls, latency)
+	if out.FailedPutCount != nil {
+		p.stats.failedPutCount.Add(int64(*out.FailedPutCount))
+	}
+	var failed []entry
+	throttled := 0
+	var sent delivery
+	for i := range entries {
+		e := &entries[i]
+		var resp types.PutRecordBatchResponseEntry
+		if i < len(out.RequestResponses) {
+			resp = out.RequestResponses[i]
+		} else {
+			resp.ErrorCode, resp.ErrorMessage = ptr(codeInternalFailure), ptr("no response entry for this record")
+		}
+		if resp.ErrorCode != nil && *resp.ErrorCode != "" {
+			e.code, e.msg = *resp.ErrorCode, deref(resp.ErrorMessage)
+			if classifyEntry(e.code, e.msg) == classThrottle {
+				throttled++
+			}
+			failed = append(failed, *e)
+			continue
+		}
+		sent.add(p, e, deref(resp.RecordId))
+	}
+	p.settleDelivered(&sent)
+	if throttled > 0 {
+		p.stats.throttledRecords.Add(int64(throttled))
+		if p.limiter.throttled(start) {
+			recs, bytes := p.limiter.limits()
+			p.log.LogAttrs(p.runCtx, slog.LevelInfo, "throttled: slowing down",
+				slog.Int("throttled", throttled), slog.Float64("records_per_second", recs), slog.Float64("bytes_per_second", bytes))
+		}
+	} else {
+		p.limiter.succeeded()
+	}
+	if p.log.Enabled(p.runCtx, p.cfg.callLogLevel) {
+		p.log.LogAttrs(p.runCtx, p.cfg.callLogLevel, "PutRecordBatch",
+			slog.Int("records", len(entries)), slog.Int("failed", len(failed)), slog.Int("bytes", bt.bytes),
+			slog.Duration("latency", latency), slog.Int("attempt", entries[0].attempts))
+	}
+	if len(failed) > 0 {
+		p.requeue(failed)
+	}
+}
+
+// requestFailed settles the entries of a PutRecordBatch call that failed as
+// a whole.
+func (p *Producer) requestFailed(entries []entry, err error, start time.Time) {
+	p.stats.putRecordBatchCalls.Add(1)
+	p.stats.requestErrors.Add(1)
+	c := classifyCall(p.reqCtx, err)
+	for i := range entries {
+		entries[i].code, entries[i].msg, entries[i].unknown = c.code, c.msg, c.unknownOutcome
+	}
+	switch {
+	case c.class == classFatal:
+		p.fail(c, err)
+		p.giveUp(entries, ReasonFatal, "", "", false)
+		return
+	case c.class == classCanceled || p.runCtx.Err() != nil:
+		p.giveUp(entries, p.stopReason(), "", "", false)
+		return
+	case c.class == classThrottle:
+		p.stats.throttledRecords.Add(int64(len(entries)))
+		p.limiter.throttled(start)
+	}
+	p.log.LogAttrs(p.runCtx, slog.LevelInfo, "PutRecordBatch failed",
+		slog.String("error_code", c.code), slog.Int("records", len(entries)), slog.Bool("outcome_unknown", c.unknownOutcome))
+	p.requeue(entries)
+}
+
+// fail stops the producer on a non-retryable error; the first one wins.
+func (p *Producer) fail(c classified, err error) {
+	fe := p.fatalError(c, err)
+	if p.runCtx.Err() == nil {
+		p.log.LogAttrs(p.runCtx, slog.LevelError, "fatal error: stopping",
+			slog.String("error_code", c.code), slog.Any("error", fe))
+	}
+	p.stop(fe)
+}
