@@ -1,0 +1,117 @@
+package records
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzReadJSONArray checks the structural scanner and its compaction against
+// encoding/json: any input that json.Unmarshal accepts as an array (in valid
+// UTF-8) must yield exactly its elements, compacted, with no errors; any
+// other input must end (EOF or a fatal error) without panicking, and every
+// record it yields must be valid JSON.
+func FuzzReadJSONArray(f *testing.F) {
+	for _, seed := range []string{
+		`[]`, `[1,2,3]`, "[\n  {\n    \"a\": \"x\"\n  }\n]", `["a],[b", {"k":"\"]}"}]`, `[[[]],{}]`,
+		`[1,,2]`, `[{"a":}]`, `["\u005d"]`, `[1] x`, `[`, `[{"a":"b\\"}]`, `[1 2]`, `[{"a" : 1 }, [ 1 , 2 ] ]`,
+		"[\"\xff\"]", `[tru e]`, `[-1 .5]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, input []byte) {
+		var want []json.RawMessage
+		valid := json.Unmarshal(input, &want) == nil && utf8.Valid(input) &&
+			bytes.HasPrefix(bytes.TrimLeft(input, " \t\r\n"), []byte("["))
+		r, err := NewReader(bytes.NewReader(input), "fuzz", InputFormat(FormatJSON))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]byte
+		for i := 0; ; i++ {
+			if i > len(input)+2 {
+				t.Fatalf("more results than input bytes: the reader does not advance")
+			}
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var re *RecordError
+			if errors.As(err, &re) {
+				if valid {
+					t.Fatalf("valid array %q: rejected element %d: %v", input, i, err)
+				}
+				continue
+			}
+			if err != nil {
+				if valid {
+					t.Fatalf("valid array %q: fatal error %v", input, err)
+				}
+				break
+			}
+			if !json.Valid(rec.Data) || !utf8.Valid(rec.Data) {
+				t.Fatalf("record %q is not valid JSON", rec.Data)
+			}
+			got = append(got, bytes.Clone(rec.Data))
+		}
+		if !valid {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("input %q: got %d elements, want %d", input, len(got), len(want))
+		}
+		for i := range want {
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, want[i]); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got[i], compact.Bytes()) {
+				t.Fatalf("element %d = %q, want %q", i, got[i], compact.Bytes())
+			}
+		}
+	})
+}
+
+// FuzzReadLines checks NDJSON and text reading and auto-detection on any
+// input: no panic, NDJSON records valid, text records the input's lines
+// byte for byte, and every position inside the input.
+func FuzzReadLines(f *testing.F) {
+	for _, seed := range []string{"{}\n[1]\n", "[1,2]\n[3]", "a\r\nb\n\n c", "[\n1]", "\xef\xbb\xbf{}", "[INFO] x\n"} {
+		f.Add([]byte(seed), uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, input []byte, mode uint8) {
+		format := []Format{FormatAuto, FormatNDJSON, FormatText}[int(mode)%3]
+		r, err := NewReader(bytes.NewReader(input), "fuzz", InputFormat(format), MaxRecordBytes(64))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; ; i++ {
+			if i > len(input)+2 {
+				t.Fatalf("more results than input bytes")
+			}
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) || (err != nil && rec.Err == nil) {
+				break
+			}
+			if rec.Start < 0 || rec.End > int64(len(input)) || rec.Start > rec.End {
+				t.Fatalf("position %+v outside the input (%d bytes)", rec.Position, len(input))
+			}
+			if err != nil {
+				continue
+			}
+			switch r.Format() {
+			case FormatNDJSON:
+				if !json.Valid(rec.Data) || !utf8.Valid(rec.Data) {
+					t.Fatalf("ndjson record %q is not valid", rec.Data)
+				}
+			case FormatText:
+				if !bytes.HasPrefix(input[rec.Start:rec.End], rec.Data) || len(rec.Data) > 64 {
+					t.Fatalf("text record %q is not input[%d:%d] = %q", rec.Data, rec.Start, rec.End, input[rec.Start:rec.End])
+				}
+			}
+		}
+	})
+}
