@@ -159,6 +159,7 @@ func (r *Reader) scanElement(pos *Position) (data []byte, tooLarge, eof bool, er
 				span = i + 1
 				continue
 			}
+			trailing := pending // white space just before this byte
 			if pending {
 				pending = false
 				if n := len(r.scratch); n > 0 && !tooLarge && keepsSpace(r.scratch[n-1], c) {
@@ -190,7 +191,7 @@ func (r *Reader) scanElement(pos *Position) (data []byte, tooLarge, eof bool, er
 					data = buf[:i]
 				}
 				pos.End, pos.endLine = r.base+int64(r.r+i), r.line+1
-				if pending {
+				if trailing {
 					pos.End, pos.endLine = pendOff, pendLine
 				}
 				r.r += i + 1

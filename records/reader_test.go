@@ -93,6 +93,9 @@ func checkSpan(t *testing.T, f Format, input []byte, rec Record) {
 	want := string(rec.Data)
 	switch f {
 	case FormatJSON:
+		if len(span) > 0 && len(bytes.TrimSpace(span)) != len(span) {
+			t.Errorf("record %d: input[%d:%d] = %q has white space around the element", rec.Seq, rec.Start, rec.End, span)
+		}
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, span); err != nil || buf.String() != want {
 			t.Errorf("record %d: input[%d:%d] = %q, compacts to %q (%v), want %q", rec.Seq, rec.Start, rec.End, span, buf.String(), err, want)
