@@ -86,7 +86,7 @@ func (r *Reader) nextElement() (Record, error) {
 	if tooLarge || len(data) > r.limit {
 		return r.recordError(pos, nil, size, r.tooLarge(size, false))
 	}
-	if ok, detail := validJSON(data); !ok {
+	if ok, detail := r.validJSON(data); !ok {
 		return r.recordError(pos, data, size, detail)
 	}
 	return Record{Position: pos, Data: data}, nil
@@ -129,14 +129,23 @@ func (r *Reader) scanElement(pos *Position) (data []byte, tooLarge, eof bool, er
 		for ; i < len(buf); i++ {
 			c := buf[i]
 			if inString {
-				switch {
-				case escaped:
+				if escaped {
 					escaped = false
-				case c == '\\':
-					escaped = true
-				case c == '"':
-					inString = false
-				case c == '\n': // invalid inside a string, but keep lines right
+				} else {
+					// Most of a record is inside strings: skip to the next
+					// byte that matters in a tight loop.
+					for c != '"' && c != '\\' && c != '\n' && i+1 < len(buf) {
+						i++
+						c = buf[i]
+					}
+					switch c {
+					case '"':
+						inString = false
+					case '\\':
+						escaped = true
+					}
+				}
+				if c == '\n' { // invalid inside a string, but keep lines right
 					r.line++
 				}
 				continue

@@ -8,7 +8,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -221,28 +220,4 @@ func opensArray(line []byte) bool {
 			return false // the first value ended, and the line is not valid JSON
 		}
 	}
-}
-
-// validJSON reports whether b is one valid JSON value in valid UTF-8, and if
-// not, why (wrapping ErrInvalidJSON).
-func validJSON(b []byte) (bool, error) {
-	if json.Valid(b) {
-		if utf8.Valid(b) {
-			return true, nil
-		}
-		i := 0
-		for i < len(b) {
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size == 1 {
-				break
-			}
-			i += size
-		}
-		return false, fmt.Errorf("%w: invalid UTF-8 at byte %d", ErrInvalidJSON, i)
-	}
-	// Only on the error path: ask encoding/json what is wrong and where.
-	if err := json.Unmarshal(b, new(json.RawMessage)); err != nil {
-		return false, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
-	}
-	return false, ErrInvalidJSON
 }

@@ -76,6 +76,7 @@
 //
 // [Reader.Next] returns Data that points into the reader's buffer (valid
 // until the next call): no allocation per record. [Reader.NextBatch] fills a
-// slice of records whose Data share one new buffer per call, for callers
-// that keep records, such as a producer.
+// slice of records whose Data the caller may keep (copied into 32 KiB
+// buffers, about one allocation per 32 KiB), for callers that hold records,
+// such as a producer.
 package records

@@ -115,3 +115,22 @@ func FuzzReadLines(f *testing.F) {
 		}
 	})
 }
+
+// FuzzValidator holds the one-pass validator to encoding/json's answer plus
+// UTF-8 validity.
+func FuzzValidator(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `[]`, `{"a":[1,2,{"b":null}],"c":"\u00e9\n"}`, ` 1 `, `-0.5e+10`, `01`, `1.`, `.5`, `-`, `"\x01"`,
+		`"\ud800"`, "\"\xed\xa0\x80\"", "\"\xff\"", `[1,]`, `{"a":1,}`, `{"a" 1}`, `{1:2}`, `tru`, `nulll`, `[[[`,
+		`"\u12g4"`, `1 2`, "", " ", `{"a":"b"}x`, `[-]`, `1e`, `1E+`, `"\/"`,
+	} {
+		f.Add([]byte(seed))
+	}
+	var v validator
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := json.Valid(b) && utf8.Valid(b)
+		if got := v.valid(b); got != want {
+			t.Fatalf("valid(%q) = %v, json.Valid && utf8.Valid = %v", b, got, want)
+		}
+	})
+}

@@ -75,7 +75,7 @@ func (r *Reader) nextLine() (Record, error) {
 			return r.recordError(pos, nil, size, r.tooLarge(size, true))
 		}
 		if r.format == FormatNDJSON {
-			if ok, detail := validJSON(content); !ok {
+			if ok, detail := r.validJSON(content); !ok {
 				return r.recordError(pos, content, size, detail)
 			}
 		}

@@ -101,7 +101,8 @@ type Record struct {
 	// Data holds the record's bytes: the line without its line ending, or
 	// the JSON array element compacted to one line. From [Reader.Next] it is
 	// valid only until the next call on the Reader (the reader reuses its
-	// buffer); from [Reader.NextBatch] it is the caller's to keep. For a
+	// buffer); from [Reader.NextBatch] it is the caller's to keep (read-only:
+	// records of one call may share a buffer). For a
 	// rejected record, Data holds the bytes as read, or nil when the record
 	// was too large.
 	Data []byte
@@ -165,7 +166,8 @@ type Reader struct {
 	arrayDone bool
 	needSep   bool // resumed inside an array: a ',' or ']' comes next
 	scratch   []byte
-	spans     []int // NextBatch: record bounds in its buffer
+	arena     []byte // NextBatch: where kept records are copied
+	validator validator
 }
 
 // countingReader counts the bytes read from the underlying input, for
@@ -318,23 +320,26 @@ func (r *Reader) Next() (Record, error) {
 // amount of data (a Firehose batch is at most 4 MiB).
 const maxBatchBytes = 4 << 20
 
+// arenaChunk is the size of the buffers NextBatch copies records into: small
+// enough for the allocator's fast path, large enough to hold hundreds of
+// typical records.
+const arenaChunk = 32 << 10
+
 // NextBatch reads up to len(dst) records into dst and returns how many it
-// read. Rejected records are included, in order, with Record.Err set. The
-// Data of all the records of one call share one buffer that NextBatch
-// allocates and never reuses, so the caller may keep them (for example in a
-// producer's batch) without copying. NextBatch returns fewer records when
-// the ones read hold 4 MiB or more, or the input ends.
+// read. Rejected records are included, in order, with Record.Err set.
+//
+// Unlike Next, the Data of these records is the caller's to keep (for
+// example in a producer's batch) without copying: NextBatch copies records
+// into 32 KiB buffers that it only appends to, never reusing a byte it has
+// handed out, so the cost is about one allocation per 32 KiB of records.
+// NextBatch returns fewer than len(dst) records when the ones read hold 4 MiB
+// or more, or when the input ends.
 //
 // It returns n > 0 and a nil error, or 0 and io.EOF at the end, or 0 and the
 // fatal error (after returning the records read before it).
 func (r *Reader) NextBatch(dst []Record) (int, error) {
-	if len(dst) == 0 {
-		return 0, nil
-	}
-	r.spans = r.spans[:0]
-	var data []byte
-	n := 0
-	for n < len(dst) && len(data) < maxBatchBytes {
+	n, size := 0, 0
+	for n < len(dst) && size < maxBatchBytes {
 		rec, err := r.Next()
 		if err != nil && rec.Err == nil {
 			if n > 0 {
@@ -342,32 +347,25 @@ func (r *Reader) NextBatch(dst []Record) (int, error) {
 			}
 			return 0, err
 		}
-		if data == nil {
-			// One allocation per call, sized for a full batch of records
-			// like this one.
-			data = make([]byte, 0, min(maxBatchBytes, max(len(rec.Data), 64)*len(dst)))
+		if rec.Data != nil {
+			rec.Data = r.keep(rec.Data)
+			size += len(rec.Data)
 		}
-		start := len(data)
-		data = append(data, rec.Data...)
-		r.spans = append(r.spans, start, len(data), boolInt(rec.Data == nil))
-		rec.Data = nil
 		dst[n] = rec
 		n++
-	}
-	for i := range n {
-		s, e, null := r.spans[3*i], r.spans[3*i+1], r.spans[3*i+2]
-		if null == 0 {
-			dst[i].Data = data[s:e:e]
-		}
 	}
 	return n, nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// keep copies b into the arena and returns the copy, which is never
+// written again.
+func (r *Reader) keep(b []byte) []byte {
+	if len(b) > cap(r.arena)-len(r.arena) {
+		r.arena = make([]byte, 0, max(arenaChunk, len(b)))
 	}
-	return 0
+	start := len(r.arena)
+	r.arena = append(r.arena, b...)
+	return r.arena[start:len(r.arena):len(r.arena)]
 }
 
 // fill reads more input into the buffer: it moves the unread bytes to the

@@ -661,3 +661,17 @@ func TestParseFormat(t *testing.T) {
 		})
 	}
 }
+
+func TestValidatorNestingDepth(t *testing.T) {
+	t.Parallel()
+	var v validator
+	for _, depth := range []int{1, maxNestingDepth, maxNestingDepth + 1} {
+		for _, open := range []string{"[", "{\"a\":"} {
+			closing := map[string]string{"[": "]", "{\"a\":": "}"}[open]
+			b := []byte(strings.Repeat(open, depth) + "1" + strings.Repeat(closing, depth))
+			if got, want := v.valid(b), json.Valid(b); got != want {
+				t.Errorf("depth %d of %s: valid = %v, json.Valid = %v", depth, open, got, want)
+			}
+		}
+	}
+}
