@@ -48,7 +48,9 @@
 //
 // gzip and zstd input is recognized by its first bytes, not its name, on
 // files and on standard input alike, and decompressed as it is read.
-// Positions and offsets count the decompressed bytes.
+// Positions and offsets count the decompressed bytes. Concatenated gzip
+// members are read as one stream. A zstd frame needs its window in memory:
+// 8 MiB at most for the zstd tool's levels 1 to 19, more only for --long.
 //
 // # Bounded memory
 //

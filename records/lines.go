@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"errors"
 	"io"
 )
@@ -14,7 +15,7 @@ func (r *Reader) readLine() (content []byte, size int64, err error) {
 	scanned := 0 // bytes from r.r known to hold no '\n'
 	var skipped int64
 	for {
-		if j := bytesIndexNewline(r.buf[r.r+scanned : r.w]); j >= 0 {
+		if j := bytes.IndexByte(r.buf[r.r+scanned:r.w], '\n'); j >= 0 {
 			end := r.r + scanned + j
 			content = r.buf[r.r:end]
 			r.r = end + 1

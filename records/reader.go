@@ -1,7 +1,6 @@
 package records
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -479,6 +478,3 @@ func (r *Reader) tooLarge(size int64, exact bool) error {
 	}
 	return fmt.Errorf("%w: over the limit of %d bytes", ErrTooLarge, r.limit)
 }
-
-// bytesIndexNewline is bytes.IndexByte for '\n', named for the profile.
-func bytesIndexNewline(b []byte) int { return bytes.IndexByte(b, '\n') }
