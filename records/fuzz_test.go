@@ -134,3 +134,64 @@ func FuzzValidator(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResume: for any input and format, resuming after any record yields
+// the same records, positions and final error as reading on.
+func FuzzResume(f *testing.F) {
+	for _, seed := range []string{"{}\n[1]\n\n{x}\n", "[1, 2 ,\n{\"a\" : [3]},,4]", "a\r\nb\n\n c\n", "[\n1\n,2]\n x", "[1,2]\n[3]"} {
+		f.Add([]byte(seed), uint8(0), uint8(1))
+	}
+	type item struct {
+		pos  Position
+		data string
+		err  string
+	}
+	readRest := func(r *Reader) []item {
+		var out []item
+		for range 10000 {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			if err != nil && rec.Err == nil {
+				return append(out, item{err: err.Error()})
+			}
+			it := item{pos: rec.Position, data: string(rec.Data)}
+			if err != nil {
+				it.err = err.Error()
+			}
+			out = append(out, it)
+		}
+		return out
+	}
+	f.Fuzz(func(t *testing.T, input []byte, mode, k uint8) {
+		format := []Format{FormatAuto, FormatJSON, FormatNDJSON, FormatText}[int(mode)%4]
+		r, err := NewReader(bytes.NewReader(input), "fuzz", InputFormat(format), MaxRecordBytes(8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := readRest(r)
+		n := len(all)
+		if n > 0 && all[n-1].pos == (Position{}) {
+			n-- // the fatal error
+		}
+		if n == 0 {
+			return
+		}
+		i := int(k) % n
+		r2, err := NewReader(bytes.NewReader(input), "fuzz", InputFormat(format), MaxRecordBytes(8), ResumeFrom(all[i].pos.Resume()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := readRest(r2)
+		want := all[i+1:]
+		if len(got) != len(want) {
+			t.Fatalf("resume after %d of %q: %d results %+v, want %d %+v", i+1, input, len(got), got, len(want), want)
+		}
+		for j := range got {
+			if got[j] != want[j] {
+				t.Fatalf("resume after %d of %q: result %d = %+v, want %+v", i+1, input, j, got[j], want[j])
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -673,5 +674,48 @@ func TestValidatorNestingDepth(t *testing.T) {
 				t.Errorf("depth %d of %s: valid = %v, json.Valid = %v", depth, open, got, want)
 			}
 		}
+	}
+}
+
+// TestInputOffsetWhileReading: progress may poll InputOffset from another
+// goroutine while records are read (run with -race).
+func TestInputOffsetWhileReading(t *testing.T) {
+	t.Parallel()
+	input := benchInput("ndjson", 20_000)
+	r := newReader(t, iotest.HalfReader(bytes.NewReader(input)), "in")
+	done := make(chan struct{})
+	polled := make(chan int64)
+	go func() {
+		var last int64
+		for {
+			select {
+			case <-done:
+				polled <- last
+				return
+			default:
+				if off := r.InputOffset(); off < last {
+					t.Errorf("InputOffset went back from %d to %d", last, off)
+				} else {
+					last = off
+				}
+				runtime.Gosched()
+			}
+		}
+	}()
+	n := 0
+	for {
+		_, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	close(done)
+	<-polled
+	if n != 20_000 || r.InputOffset() != int64(len(input)) {
+		t.Errorf("read %d records, InputOffset %d; want 20000 and %d", n, r.InputOffset(), len(input))
 	}
 }
