@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/firehose-tools/firehose/internal/records"
+	"github.com/firehose-tools/firehose/internal/mockdata"
 )
 
 // inputSeed makes every input file of every run the same data.
@@ -38,7 +38,7 @@ func (in *inputs) ndjson(n int) (inputFile, error) {
 	}
 	cw := &countingWriter{w: f}
 	bw := bufio.NewWriterSize(cw, 1<<20)
-	err = records.WriteNDJSON(bw, inputSeed, n)
+	err = mockdata.WriteNDJSON(bw, inputSeed, n)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -57,7 +57,7 @@ func (in *inputs) ndjson(n int) (inputFile, error) {
 func recordsForBytes(target int64) (int, error) {
 	const sample = 20000
 	cw := &countingWriter{w: io.Discard}
-	if err := records.WriteNDJSON(cw, inputSeed, sample); err != nil {
+	if err := mockdata.WriteNDJSON(cw, inputSeed, sample); err != nil {
 		return 0, fmt.Errorf("sample records: %w", err)
 	}
 	return recordsFor(target, cw.n, sample), nil

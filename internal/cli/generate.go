@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/firehose-tools/firehose/internal/records"
+	"github.com/firehose-tools/firehose/internal/mockdata"
 )
 
 // generateOptions are the flags of `firehose generate`.
@@ -44,11 +44,11 @@ func runGenerate(_ context.Context, g *globalOptions, opts generateOptions) (err
 	if opts.Count < 0 {
 		return usageErrorf("--count %d: must be 0 or more", opts.Count)
 	}
-	write := records.WriteJSON
+	write := mockdata.WriteJSON
 	switch opts.Format {
 	case "json":
 	case "ndjson":
-		write = records.WriteNDJSON
+		write = mockdata.WriteNDJSON
 	default:
 		return usageErrorf("--format %q: want json or ndjson", opts.Format)
 	}

@@ -27,7 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/firehose-tools/firehose/emulator"
-	"github.com/firehose-tools/firehose/internal/records"
+	"github.com/firehose-tools/firehose/internal/mockdata"
 	"github.com/firehose-tools/firehose/internal/testutil/motoserver"
 )
 
@@ -193,7 +193,7 @@ func runCLIContext(t *testing.T, ctx context.Context, stdin io.Reader, opts []Ma
 func writeInput(t *testing.T, n int, seed int64) (string, []string) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := records.WriteNDJSON(&buf, seed, n); err != nil {
+	if err := mockdata.WriteNDJSON(&buf, seed, n); err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
@@ -205,7 +205,7 @@ func writeInput(t *testing.T, n int, seed int64) (string, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := records.WriteJSON(f, seed, n); err != nil {
+	if err := mockdata.WriteJSON(f, seed, n); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {

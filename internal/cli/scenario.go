@@ -20,7 +20,7 @@ import (
 	"github.com/firehose-tools/firehose/emulator"
 	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/cwmetrics"
-	"github.com/firehose-tools/firehose/internal/records"
+	"github.com/firehose-tools/firehose/internal/mockdata"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
 )
@@ -321,7 +321,7 @@ func writeMockData(dir string, n int, seed int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := records.WriteJSON(f, seed, n); err != nil {
+	if err := mockdata.WriteJSON(f, seed, n); err != nil {
 		_ = f.Close()
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,9 +17,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
-	"github.com/firehose-tools/firehose/internal/records"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
+	"github.com/firehose-tools/firehose/records"
 )
 
 // sendOptions are the flags shared by the commands that send records
@@ -58,7 +59,7 @@ func (o *sendOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.NoAdaptive, "no-adaptive", false, "turn off adaptive rate control (slowing down on \"Slow down.\" throttling)")
 	fs.StringVar(&o.DeadLetter, "dead-letter", "", "NDJSON file for records that could not be delivered or were rejected (default: beside the input, its name without the extension + .deadletter.ndjson; firehose-deadletter.ndjson for stdin)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how long in-flight requests may take to finish")
-	fs.StringVar(&o.Format, "format", "auto", "input format: auto, json (array) or ndjson")
+	fs.StringVar(&o.Format, "format", "auto", "input format: auto, json (array), ndjson or text (lines sent as they are); gzip and zstd input is decompressed")
 }
 
 func (o *sendOptions) validate() error {
@@ -78,9 +79,9 @@ func (o *sendOptions) validate() error {
 		return usageErrorf("--pack-size %d: must be 1 to %d", o.PackSize, producer.MaxRecordBytes)
 	}
 	switch o.Format {
-	case "auto", "json", "ndjson":
+	case "auto", "json", "ndjson", "jsonl", "text":
 	default:
-		return usageErrorf("--format %q: want auto, json or ndjson", o.Format)
+		return usageErrorf("--format %q: want auto, json, ndjson or text", o.Format)
 	}
 	return nil
 }
@@ -140,17 +141,22 @@ func (s readerSource) Next(ctx context.Context) (producer.Record, error) {
 	}
 	rec, err := s.r.Next()
 	if err != nil {
-		var se *records.SyntaxError
-		if errors.As(err, &se) {
+		var re *records.RecordError
+		if errors.As(err, &re) {
+			reason := producer.ReasonInvalidJSON
+			if errors.Is(err, records.ErrTooLarge) {
+				reason = producer.ReasonTooLarge
+			}
 			return producer.Record{}, &producer.InvalidRecordError{
-				Record: producer.Record{Seq: se.Seq, Source: se.Source, Data: se.Raw},
-				Reason: producer.ReasonInvalidJSON,
-				Err:    se.Err, // the position is in Record already
+				Record: producer.Record{Seq: re.Seq, Source: re.Source, Data: bytes.Clone(rec.Data)},
+				Reason: reason,
+				Err:    re.Err, // the position is in Record already
 			}
 		}
 		return producer.Record{}, err
 	}
-	return producer.Record{Seq: rec.Seq, Source: rec.Source, Data: rec.Data}, nil
+	// Data is only valid until the next read; the producer keeps it.
+	return producer.Record{Seq: rec.Seq, Source: s.r.Source(rec.Position), Data: bytes.Clone(rec.Data)}, nil
 }
 
 // checkStream fails fast, before anything is sent, when the stream does
@@ -243,8 +249,13 @@ func maxSeconds(d time.Duration) float64 {
 // openInput opens the input file, or stdin for "" or "-"; a missing or
 // unreadable file is an error naming it (exit 2, nothing sent).
 func openInput(path string, format string, stdin io.Reader) (*records.Reader, func() error, error) {
+	opts := []records.Option{records.InputFormat(records.Format(format))}
 	if path == "" || path == "-" {
-		return records.NewReader(stdin, "stdin", records.Format(format)), func() error { return nil }, nil
+		r, err := records.NewReader(stdin, "stdin", opts...)
+		if err != nil {
+			return nil, nil, usageErrorf("%w", err)
+		}
+		return r, r.Close, nil
 	}
 	info, err := os.Stat(path)
 	if err != nil {
@@ -253,11 +264,11 @@ func openInput(path string, format string, stdin io.Reader) (*records.Reader, fu
 	if info.IsDir() {
 		return nil, nil, usageErrorf("input file %s: is a directory", path)
 	}
-	r, c, err := records.Open(path, records.Format(format))
+	r, err := records.Open(path, opts...)
 	if err != nil {
 		return nil, nil, usageErrorf("input file %s: %w", path, err)
 	}
-	return r, c.Close, nil
+	return r, r.Close, nil
 }
 
 // drainUnsent reads the rest of a bounded input after the run stopped and

@@ -1,4 +1,7 @@
-package records
+// Package mockdata generates the mock network alert records of the seed
+// scenario (ip_address, timestamp, alert_level), reproducibly from a seed, as a
+// JSON array or NDJSON.
+package mockdata
 
 import (
 	"bufio"
