@@ -19,7 +19,8 @@ import (
 //   - The limit grows while it is what holds sending back: requests found
 //     it full, they did not wait on the rate limiter, nothing came back
 //     throttled, and the round-trip time stayed near its baseline. Until the
-//     first back-off it doubles per round trip (slow start), then adds one.
+//     first back-off it doubles per round trip (slow start) up to
+//     defaultSlowStartLimit, then it adds one per round trip.
 //   - "Slow down." (or another sign of back-pressure: a whole request
 //     throttled, the service unavailable, a timeout) cuts it to
 //     concurrencyThrottleDecrease of itself. Producers on one stream all see
@@ -39,6 +40,12 @@ import (
 //
 // The round trip is measured from when the request goes out, after any wait
 // on the rate limiter: a wait for tokens says nothing about the service.
+//
+// A sender uses it as: acquire (a slot, which also bounds the batches held
+// in memory), wait on the rate limiter, send, release with a requestSample
+// saying when the request went out, how long it waited for the rate, and
+// whether it was throttled. Waiting on the rate before acquire works too
+// (rateWait 0): then acquires simply stop finding the limit full.
 const (
 	// defaultInitialConcurrency is where the adaptive limit starts.
 	defaultInitialConcurrency = 4
@@ -124,6 +131,10 @@ type concurrencySettings struct {
 	// slowStart is the limit up to which it doubles before the first cut;
 	// 0 means defaultSlowStartLimit.
 	slowStart int
+	// onChange, if set, is called after the limit changes, outside the
+	// controller's lock, with the reason: "slow start", "grow", "throttled"
+	// or "latency". For debug logs.
+	onChange func(from, to int, reason string)
 }
 
 // concurrencyStats is what the summary and debug logs show.
@@ -154,6 +165,7 @@ type concurrencyLimiter struct {
 	max   int
 	// slowStartLimit: doubling stops here even before the first cut.
 	slowStartLimit int
+	onChange       func(from, to int, reason string)
 	fixed          bool
 	inFlight       int
 	waiters        []*concurrencyWaiter // FIFO
@@ -179,7 +191,7 @@ type concurrencyLimiter struct {
 }
 
 func newConcurrencyLimiter(s concurrencySettings) *concurrencyLimiter {
-	c := &concurrencyLimiter{}
+	c := &concurrencyLimiter{onChange: s.onChange}
 	if s.fixed > 0 {
 		c.limit, c.max, c.fixed = s.fixed, s.fixed, true
 	} else {
@@ -245,9 +257,14 @@ func (c *concurrencyLimiter) release(s requestSample) {
 	now := time.Now()
 	c.mu.Lock()
 	c.inFlight--
-	c.observeLocked(now, s)
+	from := c.limit
+	reason := c.observeLocked(now, s)
+	to := c.limit
 	c.grantLocked()
 	c.mu.Unlock()
+	if from != to && c.onChange != nil {
+		c.onChange(from, to, reason)
+	}
 }
 
 // grantLocked hands free slots to waiters in order.
@@ -266,10 +283,10 @@ func (c *concurrencyLimiter) grantLocked() {
 }
 
 // observeLocked adds a sample to the window and, at the window's end,
-// adjusts the limit.
-func (c *concurrencyLimiter) observeLocked(now time.Time, s requestSample) {
+// adjusts the limit; it returns the reason of a change.
+func (c *concurrencyLimiter) observeLocked(now time.Time, s requestSample) (reason string) {
 	if s.outcome == requestFailed {
-		return
+		return ""
 	}
 	rtt := now.Sub(s.sent).Seconds()
 	if c.windowEnd.IsZero() {
@@ -289,12 +306,12 @@ func (c *concurrencyLimiter) observeLocked(now time.Time, s requestSample) {
 		c.wWait += s.rateWait.Seconds()
 	}
 	if now.Before(c.windowEnd) || (c.wSamples == 0 && !c.wThrottled) {
-		return
+		return ""
 	}
 	if c.wSamples > 0 {
 		mean := c.wRTT / float64(c.wSamples)
 		if !c.fixed {
-			c.adjustLocked(now, mean)
+			reason = c.adjustLocked(now, mean)
 		}
 		if mean < c.baseline {
 			c.baseline += (mean - c.baseline) * concurrencyBaselineFall
@@ -304,16 +321,19 @@ func (c *concurrencyLimiter) observeLocked(now time.Time, s requestSample) {
 		}
 		c.smoothed += (mean - c.smoothed) * concurrencySmoothing
 	} else if !c.fixed {
-		c.adjustLocked(now, 0)
+		reason = c.adjustLocked(now, 0)
 	}
 	c.openWindowLocked(now)
+	return reason
 }
 
-// adjustLocked applies the window's verdict to the limit.
-func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) {
+// adjustLocked applies the window's verdict to the limit and returns its
+// reason.
+func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) (reason string) {
 	old := c.limit
 	switch {
 	case c.wThrottled:
+		reason = "throttled"
 		c.limit = cutLimit(c.limit, concurrencyThrottleDecrease)
 		c.backedOff = true
 		c.lastCut = now
@@ -321,13 +341,16 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) {
 	case c.wSamples == 0:
 		// Nothing sent under this limit came back yet: no verdict.
 	case mean > concurrencyRTTTolerance*c.baseline:
+		reason = "latency"
 		c.limit = cutLimit(c.limit, concurrencyRTTDecrease)
 		c.backedOff = true
 		c.cutRTT++
 	case c.wReached && c.wWait <= concurrencyRateBound*c.wRTT && mean <= concurrencyGrowTolerance*c.baseline:
 		if c.backedOff || c.limit >= c.slowStartLimit {
+			reason = "grow"
 			c.limit = min(c.limit+1, c.max)
 		} else {
+			reason = "slow start"
 			c.limit = min(c.limit*2, c.slowStartLimit, c.max)
 		}
 	}
@@ -335,6 +358,7 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) {
 		c.changed = now
 		c.maxLimit = max(c.maxLimit, c.limit)
 	}
+	return reason
 }
 
 // cutLimit multiplies limit by factor, by at least one, down to one.

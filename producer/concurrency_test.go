@@ -498,10 +498,12 @@ func TestConcurrencyLimitRules(t *testing.T) {
 		rounds   int
 		spec     concRoundSpec
 		want     []int
+		reasons  []string // of each change, when given
 	}{
 		{
 			name: "slow start doubles to 16, then adds one per round trip", settings: concurrencySettings{initial: 1},
 			rounds: 8, want: []int{1, 2, 4, 8, 16, 17, 18, 19},
+			reasons: []string{"slow start", "slow start", "slow start", "slow start", "grow", "grow", "grow"},
 		},
 		{
 			name: "max bounds growth", settings: concurrencySettings{initial: 3, max: 5},
@@ -510,6 +512,7 @@ func TestConcurrencyLimitRules(t *testing.T) {
 		{
 			name: "throttling cuts by a quarter, then growth is additive", settings: concurrencySettings{initial: 8},
 			rounds: 6, spec: concRoundSpec{outcome: throttledAt(2)}, want: []int{8, 16, 12, 13, 14, 15},
+			reasons: []string{"slow start", "throttled", "grow", "grow", "grow"},
 		},
 		{
 			name: "repeated throttling floors at 1", settings: concurrencySettings{initial: 4},
@@ -539,6 +542,7 @@ func TestConcurrencyLimitRules(t *testing.T) {
 				}
 				return 100 * time.Millisecond
 			}}, want: []int{16, 17, 15, 13},
+			reasons: []string{"grow", "latency", "latency"},
 		},
 		{
 			name: "a round trip 1.3x the baseline holds", settings: concurrencySettings{initial: 16},
@@ -558,10 +562,16 @@ func TestConcurrencyLimitRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				c := newConcurrencyLimiter(tt.settings)
+				var reasons []string
+				settings := tt.settings
+				settings.onChange = func(from, to int, reason string) { reasons = append(reasons, reason) }
+				c := newConcurrencyLimiter(settings)
 				got := driveConcRounds(t, c, tt.rounds, tt.spec)
 				if !slices.Equal(got, tt.want) {
 					t.Errorf("limits %v, want %v; %+v", got, tt.want, c.stats())
+				}
+				if tt.reasons != nil && !slices.Equal(reasons, tt.reasons) {
+					t.Errorf("reasons %q, want %q", reasons, tt.reasons)
 				}
 				if st := c.stats(); st.InFlight != 0 || st.MaxLimit != slices.Max(append(got, tt.want[0])) {
 					t.Errorf("stats %+v after limits %v", st, got)
