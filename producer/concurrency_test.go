@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -249,40 +250,61 @@ func simulate(t *testing.T, r simRun) simResult {
 	return res
 }
 
-// TestConcurrencyRampUp: from a limit of 1 at a steady 100 ms round trip
-// and the default quota, the limit reaches what the quota needs (5 MiB/s x
-// 100 ms / 45,000 bytes = 11.7 requests) within a few round trips, and the
-// quota is reached.
+// TestConcurrencyRampUp: from a limit of 1 at a steady round trip, the
+// limit reaches what the quota needs (quota x round trip / 45,000 bytes)
+// within a few round trips, and the quota is reached.
 func TestConcurrencyRampUp(t *testing.T) {
 	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		const needed = 12
-		start := time.Now()
-		var rampedAt time.Duration
-		cl := newConcurrencyLimiter(concurrencySettings{initial: 1})
-		srv := newSimServer(5*simMiB, 100*time.Millisecond)
-		p := &simProducer{srv: srv, cl: cl, rate: newSimRateLimiter()}
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		go func() {
-			for ctx.Err() == nil && rampedAt == 0 {
-				if cl.stats().Limit >= needed {
-					rampedAt = time.Since(start)
+	tests := []struct {
+		name    string
+		quota   float64
+		latency time.Duration
+		needed  int
+		within  time.Duration
+	}{
+		// 11.7 needed: slow start gets there in 4 doublings.
+		{name: "default quota, 100ms", quota: 5 * simMiB, latency: 100 * time.Millisecond, needed: 12, within: time.Second},
+		// 58 needed: slow start to 16, then one per round trip
+		// (defaultSlowStartLimit trades this ramp for a smaller first loss
+		// at the default quota).
+		{name: "raised quota, 50ms", quota: 50 * simMiB, latency: 50 * time.Millisecond, needed: 58, within: 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				var rampedAt atomic.Int64
+				cl := newConcurrencyLimiter(concurrencySettings{initial: 1})
+				srv := newSimServer(tt.quota, tt.latency)
+				p := &simProducer{srv: srv, cl: cl, rate: newSimRateLimiter()}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				var watch sync.WaitGroup
+				watch.Go(func() {
+					for ctx.Err() == nil && rampedAt.Load() == 0 {
+						if cl.stats().Limit >= tt.needed {
+							rampedAt.Store(int64(time.Since(start)))
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+				})
+				p.run(ctx)
+				watch.Wait()
+				ramp := time.Duration(rampedAt.Load())
+				if ramp == 0 || ramp > tt.within {
+					t.Errorf("limit reached %d after %v, want within %v", tt.needed, ramp, tt.within)
 				}
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-		p.run(ctx)
-		if rampedAt == 0 || rampedAt > time.Second {
-			t.Errorf("limit reached %d after %v, want within 1s (10 round trips)", needed, rampedAt)
-		}
-		// The first throttling (once the token bucket's initial burst is
-		// spent) cuts the rate to 70%; limit.go takes seconds to climb back.
-		if got := srv.throughput(0, 8, 20); got < 0.9*5*simMiB {
-			t.Errorf("throughput %.2f MiB/s after the ramp, want at least 90%% of 5 MiB/s", got/simMiB)
-		}
-		t.Logf("limit %d after %v; %+v", needed, rampedAt, cl.stats())
-	})
+				// The first throttling (once the token bucket's initial
+				// burst is spent) cuts the rate to 70%; limit.go takes
+				// seconds to climb back.
+				if got := srv.throughput(0, 8, 20); got < 0.9*tt.quota {
+					t.Errorf("throughput %.2f MiB/s after the ramp, want at least 90%% of %.0f MiB/s", got/simMiB, tt.quota/simMiB)
+				}
+				t.Logf("limit %d after %v; %+v", tt.needed, ramp, cl.stats())
+			})
+		})
+	}
 }
 
 // TestConcurrencySteadyLatencyIsNotCongestion: a long but steady round
