@@ -133,11 +133,18 @@ type simProducer struct {
 	srv  *simServer
 	cl   *concurrencyLimiter
 	rate *limiter // nil: no rate control
-	wg   sync.WaitGroup
+	// rateFirst: wait on the rate before acquire instead of after.
+	rateFirst bool
+	wg        sync.WaitGroup
 }
 
 func (p *simProducer) run(ctx context.Context) {
 	for ctx.Err() == nil {
+		if p.rateFirst && p.rate != nil {
+			if err := p.rate.wait(ctx, simBatchRecords, simBatchRecords*simRecordBytes); err != nil {
+				break
+			}
+		}
 		if err := p.cl.acquire(ctx); err != nil {
 			break
 		}
@@ -148,7 +155,7 @@ func (p *simProducer) run(ctx context.Context) {
 
 func (p *simProducer) request() {
 	acquired := time.Now()
-	if p.rate != nil {
+	if p.rate != nil && !p.rateFirst {
 		if err := p.rate.wait(context.Background(), simBatchRecords, simBatchRecords*simRecordBytes); err != nil {
 			panic(err) // the background context never ends
 		}
@@ -191,11 +198,13 @@ type simPhase struct {
 
 // simRun describes one simulation.
 type simRun struct {
-	phases   []simPhase
-	startAt  []time.Duration // one producer per entry, started then
-	noRate   bool            // without limit.go's rate limiter
-	settings concurrencySettings
-	target   int64 // see simServer.target
+	phases  []simPhase
+	startAt []time.Duration // one producer per entry, started then
+	noRate  bool            // without limit.go's rate limiter
+	// rateFirst: each producer waits on the rate before acquire.
+	rateFirst bool
+	settings  concurrencySettings
+	target    int64 // see simServer.target
 }
 
 type simResult struct {
@@ -221,7 +230,7 @@ func simulate(t *testing.T, r simRun) simResult {
 	res := simResult{srv: srv, limits: make([][]int, len(r.startAt)), rates: make([][]float64, len(r.startAt))}
 	var wg sync.WaitGroup
 	for i, at := range r.startAt {
-		p := &simProducer{id: i, srv: srv, cl: newConcurrencyLimiter(r.settings)}
+		p := &simProducer{id: i, srv: srv, cl: newConcurrencyLimiter(r.settings), rateFirst: r.rateFirst}
 		if !r.noRate {
 			p.rate = newSimRateLimiter()
 		}
@@ -342,22 +351,29 @@ func TestConcurrencyQuotaHalves(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		latency      time.Duration
+		rateFirst    bool
 		maxThrottled float64
 	}{
-		{20 * time.Millisecond, 0.01},
-		{100 * time.Millisecond, 0.01},
+		{latency: 20 * time.Millisecond, maxThrottled: 0.01},
+		{latency: 100 * time.Millisecond, maxThrottled: 0.01},
+		{latency: 100 * time.Millisecond, rateFirst: true, maxThrottled: 0.01},
 		// Every probe past the quota costs about a round trip of requests
 		// (the bucket's burst hides the quota until it is spent), so the
 		// loss grows with the latency.
-		{200 * time.Millisecond, 0.015},
+		{latency: 200 * time.Millisecond, maxThrottled: 0.015},
 	}
 	for _, tt := range tests {
-		t.Run(tt.latency.String(), func(t *testing.T) {
+		name := tt.latency.String()
+		if tt.rateFirst {
+			name += ", rate before acquire"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
 				res := simulate(t, simRun{
-					phases:  []simPhase{{30, 5 * simMiB, tt.latency}, {30, 2.5 * simMiB, tt.latency}},
-					startAt: []time.Duration{0},
+					phases:    []simPhase{{30, 5 * simMiB, tt.latency}, {30, 2.5 * simMiB, tt.latency}},
+					startAt:   []time.Duration{0},
+					rateFirst: tt.rateFirst,
 				})
 				srv := res.srv
 				report := fmt.Sprintf("%.2f then %.2f MiB/s, throttled %.2f%% and %.2f%% (start %.2f%%, change %.2f%%); limits %v",
