@@ -47,7 +47,8 @@ type Position struct {
 	Offset int64 `json:"offset"`
 	// Record is the 1-based index of the next record (the reader's Seq).
 	Record int64 `json:"record"`
-	// Line is the 1-based line where reading resumes, for messages.
+	// Line is the 1-based line where reading resumes, for messages; 0 when
+	// the reader does not count lines.
 	Line int64 `json:"line"`
 }
 
@@ -118,7 +119,7 @@ func (cp *Checkpoint) validate() error {
 		return fmt.Errorf("unsupported checkpoint version %d (this build reads version %d)", cp.Version, Version)
 	}
 	w := cp.Watermark
-	if w.Record < 1 || w.Offset < 0 || w.Line < 1 {
+	if w.Record < 1 || w.Offset < 0 || w.Line < 0 {
 		return fmt.Errorf("invalid watermark %+v", w)
 	}
 	prev := Range{Last: w.Record, Next: w}
@@ -127,7 +128,7 @@ func (cp *Checkpoint) validate() error {
 		// at the watermark is unsettled by definition); later ones must
 		// leave a gap after the one before, or they would have been merged.
 		if r.First <= prev.Last || (i > 0 && r.First == prev.Last+1) || r.Last < r.First ||
-			r.Next.Offset < prev.Next.Offset || r.Next.Line < prev.Next.Line {
+			r.Next.Offset < prev.Next.Offset {
 			return fmt.Errorf("settled range %d [%d..%d] is out of order", i, r.First, r.Last)
 		}
 		prev = r

@@ -325,3 +325,24 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestSaveLoadWithoutLines: a reader that does not count lines passes
+// Line 0; what the tracker makes of that still saves and loads.
+func TestSaveLoadWithoutLines(t *testing.T) {
+	t.Parallel()
+	tr := NewTracker(Identity{Path: "in"}, Position{Offset: 0, Record: 1})
+	for _, r := range []int64{1, 3, 5, 6} {
+		tr.Settled(r, Position{Offset: 100 * r})
+	}
+	path := filepath.Join(t.TempDir(), "in.checkpoint.json")
+	if err := Save(path, tr.Snapshot()); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if cp.Watermark != (Position{Offset: 100, Record: 2}) || !slices.Equal(spans(cp.Settled), [][2]int64{{3, 3}, {5, 6}}) {
+		t.Fatalf("loaded %+v", cp)
+	}
+}
