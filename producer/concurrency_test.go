@@ -704,3 +704,42 @@ func BenchmarkConcurrencyAcquireRelease(b *testing.B) {
 		})
 	})
 }
+
+// TestConcurrencyManyGoroutines: many senders acquiring and releasing,
+// some giving up while they wait, leave nothing held and nobody waiting,
+// and in flight never passes the limit while it does not shrink.
+func TestConcurrencyManyGoroutines(t *testing.T) {
+	t.Parallel()
+	c := newConcurrencyLimiter(concurrencySettings{fixed: 3})
+	var over atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			for range 2000 {
+				ctx, cancel := context.WithCancel(context.Background())
+				if rng.IntN(4) == 0 {
+					go cancel() // may land before, during or after the wait
+				}
+				err := c.acquire(ctx)
+				cancel()
+				if err != nil {
+					continue
+				}
+				if st := c.stats(); st.InFlight > st.Limit {
+					over.Store(true)
+				}
+				c.release(requestSample{sent: time.Now(), outcome: requestDelivered})
+			}
+		})
+	}
+	wg.Wait()
+	if over.Load() {
+		t.Error("more in flight than the fixed limit")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inFlight != 0 || len(c.waiters) != 0 {
+		t.Fatalf("after every release: %d in flight, %d waiting", c.inFlight, len(c.waiters))
+	}
+}

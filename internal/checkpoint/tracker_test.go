@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -11,10 +12,10 @@ import (
 // where record r takes 10+r%7 bytes and two lines, so that offsets and
 // lines are not plain multiples of the record index.
 func after(rec int64) Position {
-	var off int64
-	for r := int64(1); r <= rec; r++ {
-		off += 10 + r%7
-	}
+	// The sum of 10 + r%7 for r in 1..rec: r%7 runs 1..6,0 in each full
+	// cycle of seven (21 in all), then 1..rest.
+	cycles, rest := rec/7, rec%7
+	off := 10*rec + 21*cycles + rest*(rest+1)/2
 	return Position{Offset: off, Record: rec + 1, Line: 2*rec + 1}
 }
 
@@ -285,5 +286,31 @@ func BenchmarkTrackerSettled(b *testing.B) {
 			rec = r
 		}
 		tr.Settled(rec, Position{Offset: rec})
+	}
+}
+
+// TestTrackerConcurrent: records settled from many goroutines at once, in
+// shuffled order, end with the watermark past the last and nothing beyond.
+func TestTrackerConcurrent(t *testing.T) {
+	t.Parallel()
+	const n, workers = 20_000, 8
+	recs := make([]int64, n)
+	for i := range recs {
+		recs[i] = int64(i + 1)
+	}
+	rand.New(rand.NewPCG(3, 4)).Shuffle(n, func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+	tr := NewTracker(Identity{}, Beginning())
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				tr.Settled(recs[i], after(recs[i]))
+				tr.Settled(recs[i], after(recs[i])) // a duplicate changes nothing
+			}
+		})
+	}
+	wg.Wait()
+	if wm := tr.Watermark(); wm != after(n) || tr.Gaps() != 0 {
+		t.Fatalf("watermark %+v with %d gaps, want %+v and none", wm, tr.Gaps(), after(n))
 	}
 }
