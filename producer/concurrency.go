@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -147,6 +148,20 @@ type concurrencyStats struct {
 	SmoothedRTT time.Duration // the smoothed round trip
 	Throttled   int64         // cuts on back-pressure
 	Congested   int64         // cuts on a round trip above its baseline
+}
+
+// LogValue makes the stats one group in a log line.
+func (s concurrencyStats) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("limit", s.Limit),
+		slog.Int("max_limit", s.MaxLimit),
+		slog.Int("in_flight", s.InFlight),
+		slog.Bool("fixed", s.Fixed),
+		slog.Duration("baseline_rtt", s.BaselineRTT),
+		slog.Duration("smoothed_rtt", s.SmoothedRTT),
+		slog.Int64("throttled_cuts", s.Throttled),
+		slog.Int64("latency_cuts", s.Congested),
+	)
 }
 
 // concurrencyWaiter is an acquire waiting for a slot, in FIFO order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -741,5 +742,20 @@ func TestConcurrencyManyGoroutines(t *testing.T) {
 	defer c.mu.Unlock()
 	if c.inFlight != 0 || len(c.waiters) != 0 {
 		t.Fatalf("after every release: %d in flight, %d waiting", c.inFlight, len(c.waiters))
+	}
+}
+
+func TestConcurrencyStatsLogValue(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	c := newConcurrencyLimiter(concurrencySettings{initial: 6, max: 10})
+	if err := c.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log.Info("sending", "concurrency", c.stats())
+	want := "concurrency.limit=6 concurrency.max_limit=6 concurrency.in_flight=1 concurrency.fixed=false"
+	if !strings.Contains(buf.String(), want) {
+		t.Fatalf("log line %q does not contain %q", buf.String(), want)
 	}
 }
