@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,124 +20,27 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/firehose"
-	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/firehose-tools/firehose/emulator"
 	"github.com/firehose-tools/firehose/internal/mockdata"
-	"github.com/firehose-tools/firehose/internal/testutil/motoserver"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 )
 
-// backend is a Firehose endpoint the CLI tests run against: the same test
-// bodies run on the in-process emulator and on moto_server.
-type backend struct {
-	name string
-	// start returns the endpoint and a function listing every delivered
-	// object's content.
-	start func(t *testing.T, stream string, opts ...emulator.Option) (endpoint string, objects func() [][]byte)
-}
+// backends are the endpoints every sending test runs against.
+var backends = backend.All
 
-var backends = []backend{
-	{name: "emulator", start: startEmulatorBackend},
-	{name: "moto", start: startMotoBackend},
-}
+const testBucket = backend.Bucket
 
-const testBucket = "delivery-bucket"
-
-func testAWSConfig(endpoint string) aws.Config {
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
-	}
-}
+func testAWSConfig(endpoint string) aws.Config { return backend.AWSConfig(endpoint) }
 
 func createTestStream(t *testing.T, endpoint, stream string) {
 	t.Helper()
-	fh := firehose.NewFromConfig(testAWSConfig(endpoint))
-	_, err := fh.CreateDeliveryStream(context.Background(), &firehose.CreateDeliveryStreamInput{
-		DeliveryStreamName: aws.String(stream),
-		DeliveryStreamType: types.DeliveryStreamTypeDirectPut,
-		ExtendedS3DestinationConfiguration: &types.ExtendedS3DestinationConfiguration{
-			BucketARN:      aws.String("arn:aws:s3:::" + testBucket),
-			RoleARN:        aws.String("arn:aws:iam::123456789012:role/firehose-test"),
-			Prefix:         aws.String("data/"),
-			BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(60)},
-		},
-	})
-	if err != nil {
-		t.Fatalf("create stream %s: %v", stream, err)
-	}
+	backend.CreateStream(t, endpoint, stream)
 }
 
 func startEmulatorBackend(t *testing.T, stream string, opts ...emulator.Option) (string, func() [][]byte) {
 	t.Helper()
-	dir := t.TempDir()
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "no-config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "no-credentials"))
-	srv, err := emulator.New(append([]emulator.Option{emulator.DataDir(filepath.Join(dir, "data"))}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	createTestStream(t, url, stream)
-	return url, func() [][]byte {
-		t.Helper()
-		if err := srv.Flush(context.Background()); err != nil {
-			t.Fatalf("flush: %v", err)
-		}
-		return readTree(t, filepath.Join(dir, "data", testBucket))
-	}
-}
-
-func readTree(t *testing.T, root string) [][]byte {
-	t.Helper()
-	var out [][]byte
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if os.IsNotExist(err) {
-				return nil
-			}
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		out = append(out, b)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read delivered files: %v", err)
-	}
-	return out
-}
-
-func startMotoBackend(t *testing.T, stream string, _ ...emulator.Option) (string, func() [][]byte) {
-	t.Helper()
-	srv := motoserver.Start(t)
-	cfg := testAWSConfig(srv.URL)
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	ctx := context.Background()
-	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
-	createTestStream(t, srv.URL, stream)
-	return srv.URL, func() [][]byte {
-		t.Helper()
-		return bucketObjects(t, srv.URL, testBucket)
-	}
+	return backend.StartEmulator(t, stream, opts...)
 }
 
 // callCounter is a reverse proxy in front of a backend that counts the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 )
 
 // metricTotal finds the total a metrics report shows for name, or -1 when
@@ -37,9 +38,9 @@ func TestScenarioEndToEnd(t *testing.T) {
 		t.Skip("integration test")
 	}
 	for _, be := range backends {
-		t.Run(be.name, func(t *testing.T) {
+		t.Run(be.Name, func(t *testing.T) {
 			const stream = "scenario-stream"
-			endpoint, objects := be.start(t, stream)
+			endpoint, objects := be.Start(t, stream)
 			proxyURL, calls := countingProxy(t, endpoint)
 			input, want := writeInput(t, 5550, 7)
 
@@ -61,7 +62,7 @@ func TestScenarioEndToEnd(t *testing.T) {
 			if strings.Contains(errOut, `"ip_address"`) {
 				t.Errorf("record contents logged at info level")
 			}
-			switch be.name {
+			switch be.Name {
 			case "emulator":
 				if got := metricTotal(t, out, "IncomingRecords"); got != 5550 {
 					t.Errorf("IncomingRecords reported %v, want 5550\n%s", got, out)
@@ -97,7 +98,7 @@ func TestScenarioLocal(t *testing.T) {
 		t.Errorf("sample_records.json is not an indent-2 JSON array: %.40q", sample)
 	}
 	_, want := writeInput(t, 5550, 1)
-	assertExactlyOnce(t, deliveredLines(t, readTree(t, filepath.Join(local, localBucket))), want)
+	assertExactlyOnce(t, deliveredLines(t, backend.ReadTree(t, filepath.Join(local, localBucket))), want)
 	if got := metricTotal(t, out, "IncomingRecords"); got != 5550 {
 		t.Errorf("IncomingRecords reported %v, want 5550\n%s", got, out)
 	}

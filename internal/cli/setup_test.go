@@ -3,13 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 	"github.com/firehose-tools/firehose/internal/testutil/motoserver"
 )
 
@@ -144,26 +144,5 @@ func TestSetupAndTeardownCommandsAgainstMoto(t *testing.T) {
 // bucketObjects reads every object of bucket from an S3 endpoint.
 func bucketObjects(t *testing.T, endpoint, bucket string) [][]byte {
 	t.Helper()
-	s3c := s3.NewFromConfig(testAWSConfig(endpoint), func(o *s3.Options) { o.UsePathStyle = true })
-	var out [][]byte
-	p := s3.NewListObjectsV2Paginator(s3c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(t.Context())
-		if err != nil {
-			t.Fatalf("list %s: %v", bucket, err)
-		}
-		for _, o := range page.Contents {
-			obj, err := s3c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key})
-			if err != nil {
-				t.Fatalf("get %s: %v", aws.ToString(o.Key), err)
-			}
-			b, err := io.ReadAll(obj.Body)
-			_ = obj.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, b)
-		}
-	}
-	return out
+	return backend.BucketObjects(t, endpoint, bucket)
 }
