@@ -29,7 +29,6 @@ import (
 // backends are the endpoints every sending test runs against.
 var backends = backend.All
 
-const testBucket = backend.Bucket
 
 func testAWSConfig(endpoint string) aws.Config { return backend.AWSConfig(endpoint) }
 
