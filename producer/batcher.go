@@ -183,7 +183,7 @@ func (p *Producer) batchLoop() {
 			lingerTimer.Stop()
 			lingerC = nil
 			return true
-		case now || cfg.linger == 0 || p.flushing.Load() > 0:
+		case now || p.flushing.Load() > 0 || (cfg.linger == 0 && p.filling.Load() == 0) || p.buffer.blocked():
 			lingerTimer.Stop()
 			lingerC = nil
 			return b.flush()
@@ -225,6 +225,13 @@ func (p *Producer) batchLoop() {
 			ok = ok && settle(false)
 		case <-lingerC:
 			lingerC = nil
+			if p.filling.Load() > 0 && !p.buffer.blocked() {
+				// A PutRecordBatch is still adding records it holds in
+				// memory: its batches fill, and it flushes when done.
+				lingerTimer.Reset(cfg.linger)
+				lingerC = lingerTimer.C
+				continue
+			}
 			ok = b.flush()
 		case <-p.flushReq:
 			ok = settle(true)

@@ -100,3 +100,11 @@ func (b *buffer) waitEmpty(ctx context.Context, ended <-chan struct{}) error {
 	b.mu.Unlock()
 	return nil
 }
+
+// blocked reports whether someone waits for room: what is held must then
+// be sent now, whatever Linger says, or nothing would free it.
+func (b *buffer) blocked() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiters > 0
+}

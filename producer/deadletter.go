@@ -22,20 +22,27 @@ const (
 	ReasonRetriesExhausted = "retries-exhausted" // MaxAttempts or MaxRetryTime reached
 	ReasonFatal            = "fatal-error"       // a non-retryable error stopped sending
 	ReasonShutdown         = "shutdown"          // interrupted before it could be delivered
+	// ReasonInvalidDeadLetter: a line of a dead-letter file being replayed
+	// is not a dead letter (set by the replay).
+	ReasonInvalidDeadLetter = "invalid-dead-letter"
 )
 
 // DeadLetter is one input record that was not delivered, as one NDJSON
 // object in a dead-letter file. Data is the input record as read (without
 // the newline the producer appends), base64 in JSON.
 type DeadLetter struct {
-	Seq          int64     `json:"seq"`
-	Source       string    `json:"source,omitempty"`
-	Reason       string    `json:"reason"`
-	ErrorCode    string    `json:"error_code,omitempty"`
-	ErrorMessage string    `json:"error_message,omitempty"`
-	Attempts     int       `json:"attempts"`
-	Time         time.Time `json:"time"`
-	Data         []byte    `json:"data"`
+	Seq          int64  `json:"seq"`
+	Source       string `json:"source,omitempty"`
+	Reason       string `json:"reason"`
+	ErrorCode    string `json:"error_code,omitempty"`
+	ErrorMessage string `json:"error_message,omitempty"`
+	Attempts     int    `json:"attempts"`
+	// MaybeDelivered is true when the record's last try had an unknown
+	// outcome (a lost response): the service may have stored it, and
+	// sending it again may duplicate it.
+	MaybeDelivered bool      `json:"maybe_delivered,omitempty"`
+	Time           time.Time `json:"time"`
+	Data           []byte    `json:"data"`
 }
 
 // DeadLetterSink stores dead letters. WriteDeadLetters is called from
@@ -100,6 +107,20 @@ func (s *FileSink) WriteDeadLetters(_ context.Context, letters []DeadLetter) err
 		return fmt.Errorf("write dead-letter file %s: %w", s.path, err)
 	}
 	s.count.Add(int64(len(letters)))
+	return nil
+}
+
+// Sync flushes what was written to disk (fsync), so a checkpoint may count
+// those records as settled. Nothing opened yet: nothing to sync.
+func (s *FileSink) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil || s.closed {
+		return nil
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("sync dead-letter file %s: %w", s.path, err)
+	}
 	return nil
 }
 

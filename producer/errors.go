@@ -26,6 +26,9 @@ var (
 	// ErrDeadLetterWrite matches errors returned when the dead-letter sink
 	// could not store records: those records are lost.
 	ErrDeadLetterWrite = errors.New("dead-letter write failed")
+	// ErrUnsent matches the outcome of a record the producer stopped before
+	// delivering and did not dead-letter (DeadLetterOnStop(false)).
+	ErrUnsent = errors.New("record not sent")
 	// ErrClosed is returned by Add, Send, PutRecord and PutRecordBatch after
 	// Close.
 	ErrClosed = errors.New("producer closed")

@@ -156,11 +156,12 @@ func newTestProducer(t *testing.T, c Client, opts ...Option) *Producer {
 	return p
 }
 
-// checkInvariant fails unless Submitted = Delivered + DeadLettered + Rejected.
+// checkInvariant fails unless Submitted = Delivered + DeadLettered +
+// Rejected + Unsent.
 func checkInvariant(t *testing.T, s Stats) {
 	t.Helper()
-	if s.Submitted != s.Delivered+s.DeadLettered+s.Rejected {
-		t.Fatalf("accounting broken: submitted %d != delivered %d + dead-lettered %d + rejected %d",
-			s.Submitted, s.Delivered, s.DeadLettered, s.Rejected)
+	if s.Submitted != s.Delivered+s.DeadLettered+s.Rejected+s.Unsent {
+		t.Fatalf("accounting broken: submitted %d != delivered %d + dead-lettered %d + rejected %d + unsent %d",
+			s.Submitted, s.Delivered, s.DeadLettered, s.Rejected, s.Unsent)
 	}
 }

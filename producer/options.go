@@ -30,24 +30,26 @@ type config struct {
 	shutdownTimeout      time.Duration
 	region               string
 	onResult             func(RecordResult)
+	deadLetterOnStop     bool
 	maxBufferedRecords   int
 	maxBufferedBytes     int64
 }
 
 func defaultConfig() config {
 	return config{
-		maxBatchRecords: MaxBatchRecordsLimit,
-		maxBatchBytes:   MaxBatchBytesLimit,
-		concurrency:     4,
-		linger:          200 * time.Millisecond,
-		maxAttempts:     8,
-		maxRetryTime:    2 * time.Minute,
-		backoffInitial:  100 * time.Millisecond,
-		backoffMax:      5 * time.Second,
-		appendNewline:   true,
-		adaptive:        true,
-		shutdownTimeout: 30 * time.Second,
-		callLogLevel:    slog.LevelDebug,
+		maxBatchRecords:  MaxBatchRecordsLimit,
+		maxBatchBytes:    MaxBatchBytesLimit,
+		concurrency:      4,
+		linger:           200 * time.Millisecond,
+		maxAttempts:      8,
+		maxRetryTime:     2 * time.Minute,
+		backoffInitial:   100 * time.Millisecond,
+		backoffMax:       5 * time.Second,
+		appendNewline:    true,
+		adaptive:         true,
+		shutdownTimeout:  30 * time.Second,
+		callLogLevel:     slog.LevelDebug,
+		deadLetterOnStop: true,
 	}
 }
 
@@ -152,6 +154,15 @@ func CallLogLevel(l slog.Level) Option { return func(c *config) { c.callLogLevel
 // producer stops early (Close's or Send's context cancelled). Default 30s;
 // must be > 0.
 func ShutdownTimeout(d time.Duration) Option { return func(c *config) { c.shutdownTimeout = d } }
+
+// DeadLetterOnStop says what happens to the records not delivered when the
+// producer stops early (a shutdown, Abort or a fatal error). Default true:
+// they are dead-lettered (reason "shutdown" or "fatal-error"), so the sink
+// holds everything undelivered. With false they go back to the caller
+// unsent: counted in Stats.Unsent, and reported with an error matching
+// ErrUnsent, not written to the sink; for callers that keep their own
+// durable copy, such as a checkpointed input file.
+func DeadLetterOnStop(on bool) Option { return func(c *config) { c.deadLetterOnStop = on } }
 
 // OnResult sets a function called with the outcome of every record, whatever
 // call brought it in (Add, Send, PutRecord, PutRecordBatch, Reject): once

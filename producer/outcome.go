@@ -80,6 +80,55 @@ func (p *Producer) report(pt part, r RecordResult) {
 // outcome. Each entry's own last error (code, msg) is used when set, else
 // code and msg. A sink failure is logged and joined to each record's error.
 func (p *Producer) giveUp(entries []entry, reason, code, msg string, rejected bool) {
+	p.settleUndelivered(entries, reason, code, msg, rejected, false)
+}
+
+// leftUnsent reports whether records stopped with reason go back to the
+// caller unsent instead of to the sink (DeadLetterOnStop(false)).
+func (p *Producer) leftUnsent(reason string) bool {
+	return !p.cfg.deadLetterOnStop && (reason == ReasonShutdown || reason == ReasonFatal)
+}
+
+// settleUnsent reports entries the producer stopped before delivering,
+// without dead-lettering them: the caller keeps its own copy (see
+// DeadLetterOnStop). A record whose last try had an unknown outcome may be
+// stored already: sending it again is a possible duplicate.
+func (p *Producer) settleUnsent(entries []entry, reason string) {
+	n, unknown := 0, 0
+	var bufRecords, bufBytes int
+	for i := range entries {
+		e := &entries[i]
+		n += len(e.parts)
+		if e.unknown {
+			unknown += len(e.parts)
+		}
+		if e.buffered {
+			bufRecords += len(e.parts)
+			bufBytes += len(e.data)
+		}
+	}
+	if n == 0 {
+		return
+	}
+	p.stats.unsent.Add(int64(n))
+	p.stats.possibleDuplicates.Add(int64(unknown))
+	for i := range entries {
+		e := &entries[i]
+		for _, pt := range e.parts {
+			err := fmt.Errorf("%w: record %s: %s after %d attempts", ErrUnsent, recordName(pt.seq, pt.source), reason, e.attempts)
+			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, Reason: reason, Err: err})
+		}
+	}
+	p.buffer.release(int64(bufRecords), int64(bufBytes))
+}
+
+// settleUndelivered gives entries up: unsent (see leftUnsent) unless force,
+// else dead-lettered or rejected.
+func (p *Producer) settleUndelivered(entries []entry, reason, code, msg string, rejected, force bool) {
+	if !force && !rejected && p.leftUnsent(reason) {
+		p.settleUnsent(entries, reason)
+		return
+	}
 	n := 0
 	for i := range entries {
 		n += len(entries[i].parts)
@@ -133,7 +182,7 @@ func (p *Producer) writeDeadLetters(entries []entry, reason, code, msg string) e
 		for _, pt := range e.parts {
 			letters = append(letters, DeadLetter{
 				Seq: pt.seq, Source: pt.source, Reason: reason, ErrorCode: c, ErrorMessage: m,
-				Attempts: e.attempts, Time: now, Data: e.data[pt.off:pt.end],
+				Attempts: e.attempts, MaybeDelivered: e.unknown, Time: now, Data: e.data[pt.off:pt.end],
 			})
 		}
 	}
@@ -293,6 +342,6 @@ func (p *Producer) writeAndSettle(entries []entry, reason, msg string) error {
 			}
 		}
 	}
-	p.giveUp(entries, reason, "", msg, false)
+	p.settleUndelivered(entries, reason, "", msg, false, true)
 	return sinkErr
 }

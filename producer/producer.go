@@ -118,7 +118,8 @@ type Producer struct {
 	retry    *retryQueue
 	work     chan *batch
 	flushReq chan struct{}
-	flushing atomic.Int32
+	flushing atomic.Int32  // Flush or a synchronous call waits: send partial batches at once
+	filling  atomic.Int32  // PutRecordBatch is adding: hold partial batches
 	done     chan struct{} // closed when the batcher and the workers have exited
 
 	closeOnce sync.Once
@@ -173,6 +174,17 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// Validate checks stream and opts as New does, without starting anything:
+// for callers that check their settings before connecting. The error
+// matches ErrInvalidOption and names each option by its function's name.
+func Validate(stream string, opts ...Option) error {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg.validate(stream)
 }
 
 // errClosed is the stop cause after a clean Close.

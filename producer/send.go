@@ -101,7 +101,7 @@ func (c *call) done() {
 // producer is flushing meanwhile, so partial batches go at once. If the
 // pipeline ends first, every record it held was settled; a record still
 // counted then would be a bug, reported as such rather than waited for.
-func (p *Producer) waitCall(c *call) error {
+func (p *Producer) waitCall(ctx context.Context, c *call) error {
 	p.flushing.Add(1)
 	defer p.flushing.Add(-1)
 	p.requestFlush()
@@ -109,13 +109,22 @@ func (p *Producer) waitCall(c *call) error {
 	select {
 	case <-c.ended:
 		return nil
-	case <-p.done:
+	case <-ctx.Done():
+		// Cancelling a synchronous call shuts the producer down; its
+		// records are settled by the shutdown.
+		p.stop(ctx.Err())
 		select {
 		case <-c.ended:
 			return nil
-		default:
-			return fmt.Errorf("producer bug: %d records unsettled after the pipeline ended", c.left.Load())
+		case <-p.done:
 		}
+	case <-p.done:
+	}
+	select {
+	case <-c.ended:
+		return nil
+	default:
+		return fmt.Errorf("producer bug: %d records unsettled after the pipeline ended", c.left.Load())
 	}
 }
 
@@ -156,7 +165,7 @@ func (p *Producer) Send(ctx context.Context, src Source) error {
 	if ctx.Err() != nil {
 		p.shutdown(ctx.Err())
 	}
-	if err := p.waitCall(c); err != nil {
+	if err := p.waitCall(ctx, c); err != nil {
 		return err
 	}
 	main := readErr
@@ -212,6 +221,7 @@ func (p *Producer) PutRecordBatch(ctx context.Context, recs []Record) (BatchResu
 	res := BatchResult{Records: make([]RecordResult, len(recs))}
 	c := newCall()
 	var stopped error
+	p.filling.Add(1)
 	for i, r := range recs {
 		res.Records[i] = RecordResult{Seq: r.Seq, Source: r.Source}
 		c.added()
@@ -227,10 +237,11 @@ func (p *Producer) PutRecordBatch(ctx context.Context, recs []Record) (BatchResu
 		p.stats.submitted.Add(1)
 		p.giveUp([]entry{p.singleEntry(r, done)}, p.stopReason(), "", "not sent: the call stopped before this record", false)
 	}
+	p.filling.Add(-1)
 	if ctx.Err() != nil {
 		p.shutdown(ctx.Err())
 	}
-	if err := p.waitCall(c); err != nil {
+	if err := p.waitCall(ctx, c); err != nil {
 		return res, err
 	}
 	for i := range res.Records {

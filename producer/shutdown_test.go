@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
@@ -228,4 +230,60 @@ func TestSendManyRecordsWithFailures(t *testing.T) {
 	if int64(len(sink.all())) != st.DeadLettered {
 		t.Errorf("%d dead letters, stats say %d", len(sink.all()), st.DeadLettered)
 	}
+}
+
+// TestDeadLetterOnStopFalseLeavesRecordsUnsent: with DeadLetterOnStop(false)
+// a shutdown reports what it did not deliver as unsent (ErrUnsent), writes
+// nothing to the sink, and counts a record whose response was lost as a
+// possible duplicate.
+func TestDeadLetterOnStopFalseLeavesRecordsUnsent(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fc := &fakeClient{}
+		fc.batch = func(ctx context.Context, n int, data []string) (*firehose.PutRecordBatchOutput, error) {
+			if n == 0 {
+				return fc.allOK(len(data)), nil
+			}
+			<-ctx.Done() // the second request hangs until the shutdown timeout
+			return nil, ctx.Err()
+		}
+		sink := &memorySink{}
+		var mu sync.Mutex
+		results := map[string]int{}
+		p, err := New(fc, "s", DeadLetterTo(sink), DeadLetterOnStop(false), MaxBatchRecords(10), Concurrency(1),
+			Linger(time.Millisecond), ShutdownTimeout(time.Second), OnResult(func(r RecordResult) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case r.Err == nil:
+					results["delivered"]++
+				case errors.Is(r.Err, ErrUnsent) && r.Reason == ReasonShutdown:
+					results["unsent"]++
+				default:
+					results["other: "+r.Err.Error()]++
+				}
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		if err := p.Send(ctx, SliceSource(makeRecords(35))); !errors.Is(err, context.Canceled) {
+			t.Errorf("Send = %v, want context.Canceled", err)
+		}
+		st := p.Stats()
+		checkInvariant(t, st)
+		if len(sink.all()) != 0 {
+			t.Errorf("%d dead letters; unsent records stay with the caller", len(sink.all()))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if results["delivered"] != 10 || results["unsent"] != 25 || len(results) != 2 {
+			t.Errorf("outcomes %v, want 10 delivered and 25 unsent", results)
+		}
+		if st.Unsent != 25 || st.PossibleDuplicates != 10 {
+			t.Errorf("Unsent %d, PossibleDuplicates %d; want 25 and 10 (the request cut short)", st.Unsent, st.PossibleDuplicates)
+		}
+	})
 }

@@ -7,12 +7,13 @@ import (
 )
 
 // Stats are the producer's counters since New. Once every call has
-// returned, Submitted = Delivered + DeadLettered + Rejected.
+// returned, Submitted = Delivered + DeadLettered + Rejected + Unsent.
 type Stats struct {
 	Submitted    int64 // input records handed to the producer (read by Send, passed to PutRecord/PutRecordBatch/Reject)
 	Delivered    int64 // input records the service accepted
 	DeadLettered int64 // input records given up on (retries exhausted, fatal error, shutdown); written to the sink if any
 	Rejected     int64 // input records refused before sending (too large, invalid, Reject)
+	Unsent       int64 // input records left undelivered by an early stop with DeadLetterOnStop(false)
 
 	// PossibleDuplicates counts records in requests whose outcome was unknown
 	// (timeout, dropped connection) and that were then resent, by the
@@ -37,11 +38,12 @@ type Stats struct {
 	LatencyP50, LatencyP99 time.Duration
 }
 
-// Undelivered returns DeadLettered + Rejected.
-func (s Stats) Undelivered() int64 { return s.DeadLettered + s.Rejected }
+// Undelivered returns DeadLettered + Rejected + Unsent.
+func (s Stats) Undelivered() int64 { return s.DeadLettered + s.Rejected + s.Unsent }
 
 type stats struct {
 	submitted, delivered, deadLettered, rejected atomic.Int64
+	unsent                                       atomic.Int64
 	possibleDuplicates, retries                  atomic.Int64
 	failedPutCount, throttledRecords             atomic.Int64
 	putRecordCalls, putRecordBatchCalls          atomic.Int64
@@ -59,6 +61,7 @@ func (p *Producer) Stats() Stats {
 		Delivered:           s.delivered.Load(),
 		DeadLettered:        s.deadLettered.Load(),
 		Rejected:            s.rejected.Load(),
+		Unsent:              s.unsent.Load(),
 		PossibleDuplicates:  s.possibleDuplicates.Load(),
 		Retries:             s.retries.Load(),
 		FailedPutCount:      s.failedPutCount.Load(),

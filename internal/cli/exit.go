@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/firehose-tools/firehose/producer"
 )
 
 // Exit codes, one place: 0 all delivered, 1 some records not delivered
@@ -53,6 +55,34 @@ func exitCode(err error, sig *signalState) int {
 		return 130
 	}
 	return exitFatal
+}
+
+// sendErrFor maps a send's error to the command's: an interrupt is
+// reported by the exit code (129/130/143) after the summary, a fatal error
+// exits 2 with its message (and how to resume, with a checkpoint), records
+// not delivered exit 1 through the summary, and a dead-letter write failure
+// is always said.
+func sendErrFor(err error, checkpointed bool) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, producer.ErrDeadLetterWrite) {
+		return err // records lost: say so, whatever else happened
+	}
+	if errors.Is(err, context.Canceled) {
+		if checkpointed {
+			return &exitError{code: 130, err: errors.New("interrupted: run the same command again to resume")}
+		}
+		return &exitError{code: 130, err: errors.New("interrupted: records not yet delivered were written to the dead-letter file")}
+	}
+	var fatal *producer.FatalError
+	if checkpointed && errors.As(err, &fatal) {
+		return &exitError{code: exitFatal, err: fmt.Errorf("%w; once fixed, run the same command again to resume", err)}
+	}
+	if errors.Is(err, producer.ErrNotDelivered) {
+		return nil // reported by the summary, exit 1
+	}
+	return err
 }
 
 func userMessage(err error) string {

@@ -29,7 +29,6 @@ import (
 // backends are the endpoints every sending test runs against.
 var backends = backend.All
 
-
 func testAWSConfig(endpoint string) aws.Config { return backend.AWSConfig(endpoint) }
 
 func createTestStream(t *testing.T, endpoint, stream string) {

@@ -217,10 +217,11 @@ func assertCovered(t *testing.T, want, delivered []string, dlPath string) {
 	}
 }
 
-// TestPutSIGTERMThenReplay: SIGTERM in the middle of a large put leaves
-// delivered + dead-lettered = input and exits 143; replaying the
-// dead-letter file then completes the set.
-func TestPutSIGTERMThenReplay(t *testing.T) {
+// TestPutSIGTERMThenResume: SIGTERM in the middle of a large put exits
+// 143 without copying the input anywhere: the checkpoint says how far it
+// got, and the same command then delivers the rest, every record exactly
+// once.
+func TestPutSIGTERMThenResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
@@ -228,6 +229,8 @@ func TestPutSIGTERMThenReplay(t *testing.T) {
 	endpoint, objects := startEmulatorBackend(t, stream, emulator.Faults(emulator.FaultConfig{Seed: 1, Latency: 20 * time.Millisecond}))
 	input, want := writeInput(t, 40000, 5)
 	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
+	args := []string{"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
+		"--dead-letter", dlPath, "--concurrency", "2", "--max-requests-per-second", "20", input}
 
 	sigc := make(chan chan<- os.Signal, 1)
 	notify := Signals(func(c chan<- os.Signal) { sigc <- c })
@@ -241,9 +244,7 @@ func TestPutSIGTERMThenReplay(t *testing.T) {
 		}
 		c <- syscall.SIGTERM
 	}()
-	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, []MainOption{notify},
-		"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
-		"--dead-letter", dlPath, "--concurrency", "2", "--max-requests-per-second", "20", input)
+	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, []MainOption{notify}, args...)
 	if code != 143 {
 		t.Fatalf("exit %d, want 143\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
@@ -251,23 +252,37 @@ func TestPutSIGTERMThenReplay(t *testing.T) {
 	if len(delivered) == 0 || len(delivered) >= len(want) {
 		t.Fatalf("delivered %d of %d before SIGTERM: the test did not interrupt mid-run", len(delivered), len(want))
 	}
-	assertCovered(t, want, delivered, dlPath)
+	if _, err := os.Stat(dlPath); !os.IsNotExist(err) {
+		t.Errorf("a dead-letter file was written on SIGTERM (%v): the unread input must stay in the input", err)
+	}
+	ckpt := strings.TrimSuffix(input, filepath.Ext(input)) + ".checkpoint.json"
+	if _, err := os.Stat(ckpt); err != nil {
+		t.Fatalf("no checkpoint after SIGTERM: %v\nstdout:\n%s", err, out)
+	}
+	if !strings.Contains(out, "run the same command again to resume") {
+		t.Errorf("the summary does not say how to resume:\n%s", out)
+	}
 
-	code, out, errOut = runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "replay", "--stream", stream, dlPath)
+	code, out, errOut = runCLI(t, nil, args...)
 	if code != 0 {
-		t.Fatalf("replay exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		t.Fatalf("resume exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "resuming "+input+" at record ") {
+		t.Errorf("the resume does not say where it starts:\n%s", errOut)
 	}
 	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+	if _, err := os.Stat(ckpt); !os.IsNotExist(err) {
+		t.Errorf("the checkpoint is still there after a complete run: %v", err)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
 
-// TestPutFatalMidRunDeadLettersTheRest: when the stream disappears in the
-// middle of a run, the run stops at once (exit 2, the stream named), what
-// was queued and the unread rest of the file are dead-lettered as
-// "fatal-error", and replaying the file into the re-created stream
-// completes the set without duplicates.
-func TestPutFatalMidRunDeadLettersTheRest(t *testing.T) {
+// TestPutFatalMidRunResumes: when the stream disappears in the middle of a
+// run, the run stops at once (exit 2, the stream named, how to resume
+// said), nothing is dead-lettered, and once the stream is back the same
+// command completes the set without duplicates.
+func TestPutFatalMidRunResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
@@ -275,6 +290,8 @@ func TestPutFatalMidRunDeadLettersTheRest(t *testing.T) {
 	endpoint, objects := startEmulatorBackend(t, stream)
 	input, want := writeInput(t, 30000, 8)
 	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
+	args := []string{"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
+		"--dead-letter", dlPath, "--concurrency", "1", "--max-requests-per-second", "20", input}
 	fh := firehose.NewFromConfig(testAWSConfig(endpoint))
 	go func() {
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -284,30 +301,25 @@ func TestPutFatalMidRunDeadLettersTheRest(t *testing.T) {
 		}
 		_, _ = fh.DeleteDeliveryStream(context.Background(), &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String(stream)})
 	}()
-	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, nil,
-		"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
-		"--dead-letter", dlPath, "--concurrency", "1", "--max-requests-per-second", "20", input)
+	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, nil, args...)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if !strings.Contains(errOut, `"vanishing"`) {
-		t.Errorf("the fatal message does not name the stream:\n%s", errOut)
+	if !strings.Contains(errOut, `"vanishing"`) || !strings.Contains(errOut, "run the same command again to resume") {
+		t.Errorf("the fatal message does not name the stream and the resume:\n%s", errOut)
 	}
 	delivered := deliveredLines(t, objects())
 	if len(delivered) == 0 {
 		t.Fatal("nothing delivered before the stream was deleted: the test did not stop the run midway")
 	}
-	assertCovered(t, want, delivered, dlPath)
-	for _, d := range readDeadLetters(t, dlPath) {
-		if d["reason"] != "fatal-error" {
-			t.Fatalf("dead letter reason %v, want fatal-error", d["reason"])
-		}
+	if dl := readDeadLetters(t, dlPath); len(dl) != 0 {
+		t.Errorf("%d records dead-lettered; the input holds them and the resume sends them", len(dl))
 	}
 
 	createTestStream(t, endpoint, stream)
-	code, out, errOut = runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "replay", "--stream", stream, dlPath)
+	code, out, errOut = runCLI(t, nil, args...)
 	if code != 0 {
-		t.Fatalf("replay exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		t.Fatalf("resume exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	assertExactlyOnce(t, deliveredLines(t, objects()), want)
 }

@@ -2,19 +2,17 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
-	"iter"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/producer"
+	"github.com/firehose-tools/firehose/records"
 )
 
 // replayOptions are the flags of `firehose replay`.
@@ -40,6 +38,7 @@ only failed records are resent, and what still cannot be delivered goes to a new
 input are skipped unless --include-rejected.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.send.LingerSet = cmd.Flags().Changed("linger")
 			opts.File = args[0]
 			return runReplay(cmd.Context(), g, opts)
 		},
@@ -52,15 +51,9 @@ input are skipped unless --include-rejected.`,
 }
 
 func runReplay(ctx context.Context, g *globalOptions, opts replayOptions) error {
-	if err := opts.send.validate(); err != nil {
-		return err
-	}
-	f, err := os.Open(opts.File)
-	if err != nil {
+	if _, err := os.Stat(opts.File); err != nil {
 		return usageErrorf("dead-letter file: %w", err)
 	}
-	defer f.Close()
-
 	dlPath := opts.send.DeadLetter
 	if dlPath == "" {
 		dlPath = strings.TrimSuffix(opts.File, filepath.Ext(opts.File)) + ".replay.ndjson"
@@ -68,62 +61,48 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions) error 
 	if sameFile(dlPath, opts.File) {
 		return usageErrorf("--dead-letter %s is the file being replayed: choose another", dlPath)
 	}
-	cfg, err := awsconf.Load(ctx, g.awsOptions())
-	if err != nil {
-		return usageErrorf("%w", err)
-	}
-	p, sink, err := newSender(ctx, g, cfg, opts.send, dlPath)
+	run, err := openSend(ctx, g, sendSpec{
+		title:           "replay: " + opts.send.Stream,
+		opts:            opts.send,
+		input:           opts.File,
+		deadLetter:      dlPath,
+		replay:          true,
+		includeRejected: opts.IncludeRejected,
+	})
 	if err != nil {
 		return err
 	}
-
-	src := newDeadLetterSource(opts.File, f, opts.IncludeRejected)
-	start := time.Now()
-	sendErr := sendWithProgress(ctx, g, p, "replay", src, src)
-	src.stop()
-	closeErr := p.Close(context.WithoutCancel(ctx))
-	if sendErr == nil {
-		sendErr = closeErr
-	}
-	if src.skipped > 0 {
-		fmt.Fprintf(g.stdio.Out, "skipped %d record(s) rejected as bad input (use --include-rejected to resend them)\n", src.skipped)
-	}
-	return finish(g.stdio.Out, g.logger, summaryFrom("replay: "+opts.send.Stream, p.Stats(), time.Since(start), sink.Path()), sendErrFor(sendErr))
+	_, err = run.finish(ctx, run.send(ctx, "replay"))
+	return err
 }
 
-// deadLetterSource yields the records of a dead-letter file, keeping their
-// original Seq and Source so the new accounting still names them.
-type deadLetterSource struct {
-	name            string
-	next            func() (producer.DeadLetter, error, bool)
-	stop            func()
-	includeRejected bool
-	skipped         int64
-}
-
-func newDeadLetterSource(name string, r io.Reader, includeRejected bool) *deadLetterSource {
-	next, stop := iter.Pull2(producer.ReadDeadLetters(r))
-	return &deadLetterSource{name: name, next: next, stop: stop, includeRejected: includeRejected}
-}
-
-func (s *deadLetterSource) Next(ctx context.Context) (producer.Record, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return producer.Record{}, err
+// decodeDeadLetter turns one line of a dead-letter file into the record to
+// send again; ok is false for a record rejected as bad input (not resent
+// unless --include-rejected). A line that is not a dead letter is rejected
+// with its line number, and the replay goes on.
+func (r *sendRun) decodeDeadLetter(rec records.Record) (producer.Record, bool, error) {
+	var dl producer.DeadLetter
+	if err := json.Unmarshal(rec.Data, &dl); err != nil {
+		return producer.Record{}, false, &producer.InvalidRecordError{
+			Record: producer.Record{Seq: rec.Seq, Source: r.reader.Source(rec.Position), Data: append([]byte(nil), rec.Data...)},
+			Reason: producer.ReasonInvalidDeadLetter,
+			Err:    err,
 		}
-		dl, err, ok := s.next()
-		if !ok {
-			return producer.Record{}, io.EOF
-		}
-		if err != nil {
-			return producer.Record{}, fmt.Errorf("%s: %w", s.name, err)
-		}
-		if !s.includeRejected && (dl.Reason == producer.ReasonInvalidJSON || dl.Reason == producer.ReasonTooLarge) {
-			s.skipped++
-			continue
-		}
-		return producer.Record{Seq: dl.Seq, Source: dl.Source, Data: dl.Data}, nil
 	}
+	if !r.spec.includeRejected && (dl.Reason == producer.ReasonInvalidJSON || dl.Reason == producer.ReasonTooLarge) {
+		r.skipped++
+		return producer.Record{}, false, nil
+	}
+	if dl.MaybeDelivered {
+		r.maybeDelivered++
+	}
+	// The record keeps its original name; its Seq is its line in this file,
+	// where a resume finds it.
+	source := dl.Source
+	if source == "" {
+		source = fmt.Sprintf("#%d", dl.Seq)
+	}
+	return producer.Record{Seq: rec.Seq, Source: source, Data: dl.Data}, true, nil
 }
 
 func sameFile(a, b string) bool {

@@ -77,6 +77,7 @@ With --local, the embedded emulator plays Firehose and CloudWatch and writes the
 under --local-dir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.send.LingerSet = cmd.Flags().Changed("linger")
 			if opts.Local && !cmd.Flags().Changed("stream") {
 				opts.send.Stream = localStream
 			}
@@ -130,7 +131,8 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 		fmt.Fprintf(out, "Local emulator at %s; delivered objects go to %s\n", srv.URL(), filepath.Join(opts.LocalDir, localBucket))
 	}
 
-	// Step 1: the data.
+	// Step 1: the data. A generated file that an interrupted run left with
+	// its checkpoint is kept, so that the same command resumes it.
 	dataPath := opts.Data
 	if dataPath == "" {
 		dir := opts.LocalDir
@@ -147,72 +149,65 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 				}
 			}()
 		}
-		var err error
-		if dataPath, err = writeMockData(dir, opts.Count, opts.Seed); err != nil {
-			return err
+		dataPath = filepath.Join(dir, sampleFile)
+		if _, err := os.Stat(opts.send.checkpointPath(dataPath)); err == nil && !opts.send.Restart {
+			fmt.Fprintf(out, "Step 1: resuming the interrupted run over %s\n", dataPath)
+		} else {
+			if err := writeMockData(dir, opts.Count, opts.Seed); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Step 1: generated %d mock network alert records (seed %d) in %s\n", opts.Count, opts.Seed, dataPath)
 		}
-		fmt.Fprintf(out, "Step 1: generated %d mock network alert records (seed %d) in %s\n", opts.Count, opts.Seed, dataPath)
 	} else {
 		fmt.Fprintf(out, "Step 1: reading records from %s\n", dataPath)
 	}
-	reader, closeInput, err := openInput(dataPath, opts.send.Format, g.stdio.In)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = closeInput() }()
-
-	cfg, err := awsconf.Load(ctx, awsOpts)
-	if err != nil {
-		return usageErrorf("%w", err)
-	}
-	client := awsconf.Firehose(cfg)
 	if opts.Local {
-		if err := createLocalStream(ctx, client, opts.send.Stream); err != nil {
+		cfg, err := awsconf.Load(ctx, awsOpts)
+		if err != nil {
+			return usageErrorf("%w", err)
+		}
+		if err := createLocalStream(ctx, awsconf.Firehose(cfg), opts.send.Stream); err != nil {
 			return err
 		}
 	}
 	// The scenario logs every API call at info; a bulk put logs them at debug.
-	p, sink, err := newSender(ctx, g, cfg, opts.send, opts.send.deadLetterPath(dataPath), producer.CallLogLevel(slog.LevelInfo))
+	run, err := openSend(ctx, g, sendSpec{
+		title:      "Summary: " + opts.send.Stream,
+		opts:       opts.send,
+		input:      dataPath,
+		deadLetter: opts.send.deadLetterPath(dataPath),
+		extra:      []producer.Option{producer.CallLogLevel(slog.LevelInfo)},
+		awsOptions: &awsOpts,
+	})
 	if err != nil {
 		return err
 	}
-	src := readerSource{r: reader}
-	var unsent producer.Source = src // after an interrupt: the rest of the file
-	if dataPath == "-" {
-		unsent = nil
-	}
-	start := time.Now()
+	start := run.start
 
 	// Step 2: PutRecord, one by one.
 	fmt.Fprintf(out, "Step 2: PutRecord for the first %d records of stream %s\n", opts.PutRecordCount, opts.send.Stream)
-	progress := ui.StartProgress(ctx, g.stdio.Err, g.logger, ui.ProgressOptions{Label: "PutRecord", Total: int64(opts.PutRecordCount), Poll: progressCounts(p)})
-	sendErr := putRecords(ctx, p, src, opts.PutRecordCount)
+	progress := ui.StartProgress(ctx, g.stdio.Err, g.logger, ui.ProgressOptions{Label: "PutRecord", Total: int64(opts.PutRecordCount), Poll: func() ui.Counts {
+		st := run.p.Stats()
+		return ui.Counts{Done: st.Delivered + st.DeadLettered + st.Rejected, Failed: st.DeadLettered + st.Rejected, Retries: st.Retries}
+	}})
+	sendErr := run.putRecords(ctx, int64(opts.PutRecordCount))
 	progress.Stop()
 
 	// Step 3: PutRecordBatch for the rest.
 	if sendErr == nil {
 		fmt.Fprintf(out, "Step 3: PutRecordBatch for the remaining records (batches of up to %d records and 4 MiB)\n", opts.send.BatchSize)
-		sendErr = sendWithProgress(ctx, g, p, "PutRecordBatch", src, unsent)
-	} else {
-		sendErr = errors.Join(sendErr, afterStop(ctx, g, p, unsent, sendErr))
+		sendErr = run.send(ctx, "PutRecordBatch")
 	}
-	closeErr := p.Close(context.WithoutCancel(ctx))
-	if sendErr == nil {
-		sendErr = closeErr
-	}
-	elapsed := time.Since(start)
 	end := time.Now()
 	if srv != nil {
 		if err := srv.Flush(context.WithoutCancel(ctx)); err != nil {
 			g.logger.Warn("emulator flush failed", "error", err.Error())
 		}
 	}
-	st := p.Stats()
-	sum := summaryFrom("Summary: "+opts.send.Stream, st, elapsed, sink.Path())
 	fmt.Fprintln(out)
-	if err := renderSummary(out, g.logger, sum); err != nil {
-		return err
-	}
+	sum, result := run.finish(ctx, sendErr)
+	st := sum.Stats
+	cfg := run.cfg
 
 	// Step 4: monitoring, unless the run could not send at all.
 	var fatal *producer.FatalError
@@ -240,21 +235,27 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 		fmt.Fprintf(out, "\nDelivered objects: this run wrote %d file(s), %d bytes under %s (JSON lines; try: cat %s/%s*/*/*/*/*)\n",
 			n, bytes, dir, dir, localPrefix)
 	}
-	return outcome(sum, sendErrFor(sendErr))
+	return result
 }
 
-// putRecords sends up to n records from src one by one with PutRecord.
-// A record that fails its retries is dead-lettered by the producer and the
-// loop goes on; a fatal error or cancellation stops it.
-func putRecords(ctx context.Context, p *producer.Producer, src producer.Source, n int) error {
-	for range n {
-		rec, err := src.Next(ctx)
+// putRecords sends the records numbered up to n one by one with
+// PutRecord; the first record past n is put back for the batches. A record
+// that fails its retries is dead-lettered by the producer and the loop goes
+// on; a fatal error, a dead-letter write failure or a stop ends it.
+func (r *sendRun) putRecords(ctx context.Context, n int64) error {
+	for {
+		rec, err := r.src.Next(ctx)
 		if errors.Is(err, io.EOF) {
+			r.src = exhausted{}
 			return nil
 		}
 		var invalid *producer.InvalidRecordError
 		if errors.As(err, &invalid) {
-			if err := p.Reject(ctx, invalid.Record, invalid.Reason, invalid.Err); err != nil {
+			if invalid.Record.Seq > n {
+				r.src = &pushedBack{err: err, rest: r.src}
+				return nil
+			}
+			if err := r.p.Reject(ctx, invalid.Record, invalid.Reason, invalid.Err); err != nil {
 				return err
 			}
 			continue
@@ -262,7 +263,12 @@ func putRecords(ctx context.Context, p *producer.Producer, src producer.Source, 
 		if err != nil {
 			return err
 		}
-		if _, err := p.PutRecord(ctx, rec); err != nil {
+		if rec.Seq > n {
+			rec.Data = append([]byte(nil), rec.Data...) // the reader reuses its buffer
+			r.src = &pushedBack{rec: rec, rest: r.src}
+			return nil
+		}
+		if _, err := r.p.PutRecord(ctx, rec); err != nil {
 			var fatal *producer.FatalError
 			switch {
 			case errors.As(err, &fatal), errors.Is(err, producer.ErrDeadLetterWrite):
@@ -273,8 +279,28 @@ func putRecords(ctx context.Context, p *producer.Producer, src producer.Source, 
 			// Too large or retries exhausted: dead-lettered, go on.
 		}
 	}
-	return nil
 }
+
+// pushedBack yields one record (or reject) read ahead, then the rest.
+type pushedBack struct {
+	rec  producer.Record
+	err  error
+	done bool
+	rest producer.Source
+}
+
+func (s *pushedBack) Next(ctx context.Context) (producer.Record, error) {
+	if !s.done {
+		s.done = true
+		return s.rec, s.err
+	}
+	return s.rest.Next(ctx)
+}
+
+// exhausted is an input read to its end.
+type exhausted struct{}
+
+func (exhausted) Next(context.Context) (producer.Record, error) { return producer.Record{}, io.EOF }
 
 // startLocal starts the embedded emulator on a free loopback port.
 func startLocal(_ context.Context, g *globalOptions, dir string) (*emulator.Server, error) {
@@ -312,20 +338,20 @@ func createLocalStream(ctx context.Context, client *firehose.Client, stream stri
 }
 
 // writeMockData writes n generated records as a JSON array into dir.
-func writeMockData(dir string, n int, seed int64) (string, error) {
+func writeMockData(dir string, n int, seed int64) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", err
+		return err
 	}
 	path := filepath.Join(dir, sampleFile)
 	f, err := os.Create(path)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if err := mockdata.WriteJSON(f, seed, n); err != nil {
 		_ = f.Close()
-		return "", fmt.Errorf("write %s: %w", path, err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return path, f.Close()
+	return f.Close()
 }
 
 // countFiles counts the files under dir modified since t.

@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// signalState turns the first SIGINT/SIGTERM into a cancelled context
+// signalState turns the first SIGINT/SIGTERM/SIGHUP into a cancelled context
 // (graceful stop) and the second into a call of the hard-stop functions
 // registered by the running command. It remembers the first signal for
 // the exit code (130 for SIGINT, 143 for SIGTERM).
@@ -63,7 +63,8 @@ func (s *signalState) onHardStop(f func()) {
 	s.hardStop = append(s.hardStop, f)
 }
 
-// exitCode is 128+signal number after a signal, else 0.
+// exitCode is 128+signal number after a signal (129 SIGHUP, 130 SIGINT,
+// 143 SIGTERM), else 0.
 func (s *signalState) exitCode() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,6 +73,8 @@ func (s *signalState) exitCode() int {
 		return 0
 	case syscall.SIGTERM:
 		return 143
+	case syscall.SIGHUP:
+		return 129
 	default:
 		return 130
 	}

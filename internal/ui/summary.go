@@ -17,6 +17,11 @@ type Summary struct {
 	producer.Stats
 	Elapsed        time.Duration
 	DeadLetterPath string
+	// CheckpointPath is the checkpoint left for a resume when the run
+	// stopped before the end of a file input; "" otherwise.
+	CheckpointPath string
+	// Resumed counts the records settled by earlier runs of a resumed input.
+	Resumed int64
 }
 
 // Complete reports whether every record read was delivered.
@@ -56,6 +61,15 @@ func RenderSummary(w io.Writer, s Summary) error {
 		{"bytes sent", fmt.Sprintf("%d in %d Firehose records", s.Bytes, s.FirehoseRecords)},
 		{"billed ingestion (5 KB per record)", billed(s.BilledBytes, s.Bytes)},
 	}
+	if s.Unsent > 0 {
+		rows = append(rows[:4:4], append([][2]string{{"not sent (left for the resume)", fmt.Sprint(s.Unsent)}}, rows[4:]...)...)
+	}
+	if s.Resumed > 0 {
+		rows = append(rows, [2]string{"settled by earlier runs", fmt.Sprint(s.Resumed)})
+	}
+	if s.CheckpointPath != "" {
+		rows = append(rows, [2]string{"checkpoint", s.CheckpointPath + " (run the same command again to resume)"})
+	}
 	if s.DeadLetterPath != "" && (s.DeadLettered > 0 || s.Rejected > 0) {
 		rows = append(rows, [2]string{"dead-letter file", s.DeadLetterPath})
 	}
@@ -73,6 +87,9 @@ func RenderSummary(w io.Writer, s Summary) error {
 func accounted(s Summary) string {
 	sum := s.Delivered + s.Undelivered()
 	if sum == s.Submitted {
+		if s.Unsent > 0 {
+			return fmt.Sprintf("yes: %d = %d + %d + %d + %d", s.Submitted, s.Delivered, s.DeadLettered, s.Rejected, s.Unsent)
+		}
 		return fmt.Sprintf("yes: %d = %d + %d + %d", s.Submitted, s.Delivered, s.DeadLettered, s.Rejected)
 	}
 	return fmt.Sprintf("NO: read %d, accounted %d", s.Submitted, sum)

@@ -1,0 +1,493 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/firehose-tools/firehose/internal/awsconf"
+	"github.com/firehose-tools/firehose/internal/checkpoint"
+	"github.com/firehose-tools/firehose/internal/ui"
+	"github.com/firehose-tools/firehose/producer"
+	"github.com/firehose-tools/firehose/records"
+)
+
+// sendSpec says what one run of the send pipeline sends; put, replay and
+// scenario differ only here.
+type sendSpec struct {
+	title      string // summary title, e.g. "put: stream"
+	opts       sendOptions
+	input      string // input path, "" or "-" for stdin
+	deadLetter string // dead-letter file
+	// replay reads input as a dead-letter file; includeRejected resends
+	// records rejected as bad input too.
+	replay          bool
+	includeRejected bool
+	extra           []producer.Option
+	awsOptions      *awsconf.Options // nil: the global flags'
+}
+
+// sendRun is one run of the send pipeline: input (with its checkpoint when
+// it is a regular file), producer, dead-letter file, progress and summary.
+type sendRun struct {
+	g      *globalOptions
+	spec   sendSpec
+	cfg    aws.Config
+	p      *producer.Producer
+	sink   *producer.FileSink
+	reader *records.Reader
+	src    producer.Source
+	async  *asyncSource // unseekable input read ahead, or nil
+	start  time.Time
+
+	ckpt    *checkpointState // nil without a checkpoint
+	resumed int64            // records settled by earlier runs
+	skipped int64            // replay: rejected records not resent
+	// maybeDelivered counts replayed records whose dead letter says the
+	// service may have stored them already.
+	maybeDelivered int64
+}
+
+// openSend validates the flags, opens the input and its checkpoint, checks
+// the stream and builds the producer: everything that can fail before a
+// record is sent.
+func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, error) {
+	if err := spec.opts.validate(); err != nil {
+		return nil, err
+	}
+	r := &sendRun{g: g, spec: spec}
+	if err := r.openInput(); err != nil {
+		return nil, err
+	}
+	awsOpts := g.awsOptions()
+	if spec.awsOptions != nil {
+		awsOpts = *spec.awsOptions
+	}
+	cfg, err := awsconf.Load(ctx, awsOpts)
+	if err != nil {
+		r.closeInput()
+		return nil, usageErrorf("%w", err)
+	}
+	r.cfg = cfg
+	client := awsconf.Firehose(cfg)
+	if err := checkStream(ctx, client, spec.opts.Stream, cfg.Region, g.logger); err != nil {
+		r.closeInput()
+		return nil, err
+	}
+	r.sink = producer.NewFileSink(spec.deadLetter)
+	extra := append([]producer.Option{producer.OnResult(r.settled)}, spec.extra...)
+	if r.async == nil && !spec.opts.LingerSet {
+		// A file is read as fast as batches go: every batch is full but the
+		// last, which goes at the end of input.
+		extra = append(extra, producer.Linger(time.Hour))
+	}
+	if r.ckpt != nil {
+		// The input file is the durable copy: what a stop leaves unsent
+		// stays after the checkpoint's watermark and is sent on resume.
+		extra = append(extra, producer.DeadLetterOnStop(false))
+	}
+	p, err := spec.opts.newProducer(client, cfg.Region, r.sink, g.logger, extra...)
+	if err != nil {
+		r.closeInput()
+		return nil, err
+	}
+	r.p = p
+	g.signals.onHardStop(p.Abort)
+	if r.ckpt != nil {
+		r.ckpt.start(r.sink, g)
+	}
+	r.start = time.Now()
+	return r, nil
+}
+
+// openInput opens the input: a regular file gets a checkpoint and resumes
+// from it; stdin, pipes and FIFOs are read ahead in a goroutine, so that a
+// read that blocks never holds up a stop.
+func (r *sendRun) openInput() error {
+	spec := r.spec
+	stdin := spec.input == "" || spec.input == "-"
+	var regular bool
+	if !stdin {
+		info, err := os.Stat(spec.input)
+		if err != nil {
+			return usageErrorf("input file %s: %w", spec.input, errors.Unwrap(err))
+		}
+		if info.IsDir() {
+			return usageErrorf("input file %s: is a directory", spec.input)
+		}
+		regular = info.Mode().IsRegular()
+		if sameFile(spec.deadLetter, spec.input) {
+			return usageErrorf("--dead-letter %s is the input file: choose another", spec.deadLetter)
+		}
+	}
+	var resume records.Checkpoint
+	if regular && !spec.opts.NoCheckpoint {
+		ck, err := openCheckpoint(spec.input, spec.opts.checkpointPath(spec.input), spec.opts.Restart)
+		if err != nil {
+			return err
+		}
+		r.ckpt = ck
+		if ck.resumedFrom != nil {
+			wm := ck.resumedFrom.Watermark
+			resume = records.Checkpoint{Offset: wm.Offset, Seq: wm.Record - 1, Line: wm.Line}
+			r.resumed = ck.resumedFrom.SettledCount()
+			fmt.Fprintf(r.g.stdio.Err, "resuming %s at record %d (byte %d): %d settled before\n",
+				spec.input, wm.Record, wm.Offset, r.resumed)
+		}
+	}
+	format := spec.opts.Format
+	limit := producer.MaxRecordBytes
+	if spec.replay {
+		// A dead letter is a JSON line holding the record in base64.
+		format, limit = string(records.FormatNDJSON), 4*producer.MaxRecordBytes
+	}
+	opts := []records.Option{records.InputFormat(records.Format(format)), records.MaxRecordBytes(limit), records.ResumeFrom(resume)}
+	var reader *records.Reader
+	var err error
+	if stdin {
+		reader, err = records.NewReader(r.g.stdio.In, "stdin", opts...)
+	} else {
+		reader, err = records.Open(spec.input, opts...)
+	}
+	if err != nil {
+		return usageErrorf("input file %s: %w", spec.input, err)
+	}
+	r.reader = reader
+	src := &readerSource{r: reader, run: r}
+	if r.ckpt != nil {
+		src.skip = r.ckpt.skipper
+	}
+	if spec.replay {
+		src.decode = r.decodeDeadLetter
+	}
+	r.src = src
+	if !regular {
+		r.async = newAsyncSource(src)
+		r.src = r.async
+	}
+	return nil
+}
+
+func (r *sendRun) closeInput() {
+	if r.reader != nil {
+		_ = r.reader.Close()
+	}
+}
+
+// settled is the producer's OnResult: a record delivered, dead-lettered
+// or rejected moves the checkpoint; an unsent one stays for the resume.
+func (r *sendRun) settled(res producer.RecordResult) {
+	if r.ckpt == nil || errors.Is(res.Err, producer.ErrUnsent) || errors.Is(res.Err, producer.ErrDeadLetterWrite) {
+		if r.ckpt != nil {
+			r.ckpt.forget(res.Seq)
+		}
+		return
+	}
+	r.ckpt.settled(res.Seq)
+}
+
+// label names the input in the progress display.
+func (r *sendRun) label() string {
+	if r.spec.input == "" || r.spec.input == "-" {
+		return "stdin"
+	}
+	return r.spec.input
+}
+
+// send sends what the input still holds with PutRecordBatch, with progress.
+func (r *sendRun) send(ctx context.Context, label string) error {
+	before := r.p.Stats()
+	progress := ui.StartProgress(ctx, r.g.stdio.Err, r.g.logger, ui.ProgressOptions{Label: label, Total: -1, Poll: func() ui.Counts {
+		st := r.p.Stats()
+		return ui.Counts{
+			Done:    st.Delivered + st.DeadLettered + st.Rejected - before.Delivered - before.DeadLettered - before.Rejected,
+			Failed:  st.DeadLettered + st.Rejected - before.DeadLettered - before.Rejected,
+			Retries: st.Retries,
+		}
+	}})
+	err := r.p.Send(ctx, r.src)
+	progress.Stop()
+	return err
+}
+
+// finish stops the run: it settles what an unseekable input read ahead,
+// closes the producer and the sink, saves or removes the checkpoint, prints
+// the summary and returns the command's outcome.
+func (r *sendRun) finish(ctx context.Context, sendErr error) (ui.Summary, error) {
+	if r.async != nil && (ctx.Err() != nil || sendErr != nil) {
+		// Records read ahead from a pipe were read: they are dead-lettered,
+		// so the summary's counts are exact.
+		if err := r.p.DeadLetterUnsent(context.WithoutCancel(ctx), producer.ReasonShutdown, r.async.drain()...); err != nil {
+			sendErr = errors.Join(sendErr, err)
+		}
+	}
+	closeErr := r.p.Close(context.WithoutCancel(ctx))
+	if sendErr == nil {
+		sendErr = closeErr
+	}
+	r.closeInput()
+	st := r.p.Stats()
+	sum := ui.Summary{Title: r.spec.title, Stats: st, Elapsed: time.Since(r.start), DeadLetterPath: r.sink.Path()}
+	if r.ckpt != nil {
+		complete := sendErr == nil && ctx.Err() == nil && st.Unsent == 0
+		if err := r.ckpt.finish(complete); err != nil {
+			sendErr = errors.Join(sendErr, err)
+		}
+		if !complete {
+			sum.CheckpointPath = r.ckpt.path
+		}
+	}
+	sum.Resumed = r.resumed
+	if r.skipped > 0 {
+		fmt.Fprintf(r.g.stdio.Out, "skipped %d record(s) rejected as bad input (use --include-rejected to resend them)\n", r.skipped)
+	}
+	if r.maybeDelivered > 0 {
+		fmt.Fprintf(r.g.stdio.Out, "resent %d record(s) whose earlier outcome was unknown: they may now be stored twice\n", r.maybeDelivered)
+	}
+	if err := renderSummary(r.g.stdio.Out, r.g.logger, sum); err != nil {
+		return sum, err
+	}
+	return sum, outcome(sum, sendErrFor(sendErr, r.ckpt != nil))
+}
+
+// checkpointState is the checkpoint of a file input: the positions of the
+// records in flight, the tracker of settled ones and its writer.
+type checkpointState struct {
+	path        string
+	identity    checkpoint.Identity
+	resumedFrom *checkpoint.Checkpoint
+	skipper     *checkpoint.Skipper
+	tracker     *checkpoint.Tracker
+	writer      *checkpoint.Writer
+
+	mu   sync.Mutex
+	next map[int64]checkpoint.Position // record -> position after it, while in flight
+}
+
+// openCheckpoint loads the checkpoint of input at path (unless restart) and
+// refuses one that belongs to another file or another version of it.
+func openCheckpoint(input, path string, restart bool) (*checkpointState, error) {
+	id, err := checkpoint.Identify(input)
+	if err != nil {
+		return nil, usageErrorf("input file %s: %w", input, err)
+	}
+	ck := &checkpointState{path: path, identity: id, next: map[int64]checkpoint.Position{}}
+	if restart {
+		if err := checkpoint.Remove(path); err != nil {
+			return nil, err
+		}
+	} else {
+		cp, err := checkpoint.Load(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, usageErrorf("checkpoint: %w (--restart ignores it)", err)
+		default:
+			if err := cp.Input.Matches(id); err != nil {
+				return nil, usageErrorf("checkpoint %s does not match %s: %w; use --restart to send the file from the start", path, input, err)
+			}
+			ck.resumedFrom = cp
+			ck.skipper = cp.Skipper()
+		}
+	}
+	if ck.resumedFrom != nil {
+		ck.tracker = checkpoint.NewTrackerFrom(ck.resumedFrom)
+	} else {
+		ck.tracker = checkpoint.NewTracker(id, checkpoint.Beginning())
+	}
+	return ck, nil
+}
+
+// start saves the checkpoint about every quarter second from now on; the
+// dead-letter file is synced before each save, so the checkpoint never
+// moves past a dead letter that is not on disk.
+func (c *checkpointState) start(sink *producer.FileSink, g *globalOptions) {
+	c.writer = checkpoint.StartWriter(c.path, c.tracker,
+		checkpoint.Interval(250*time.Millisecond),
+		checkpoint.BeforeSave(sink.Sync),
+		checkpoint.OnError(func(err error) { g.logger.Error("checkpoint not saved", "path", c.path, "error", err.Error()) }))
+}
+
+// read notes where the record read at seq ends.
+func (c *checkpointState) read(seq int64, pos records.Position) {
+	rc := pos.Resume()
+	c.mu.Lock()
+	c.next[seq] = checkpoint.Position{Offset: rc.Offset, Record: seq + 1, Line: rc.Line}
+	c.mu.Unlock()
+}
+
+func (c *checkpointState) settled(seq int64) {
+	c.mu.Lock()
+	next, ok := c.next[seq]
+	delete(c.next, seq)
+	c.mu.Unlock()
+	if ok {
+		c.tracker.Settled(seq, next)
+	}
+}
+
+func (c *checkpointState) forget(seq int64) {
+	c.mu.Lock()
+	delete(c.next, seq)
+	c.mu.Unlock()
+}
+
+// finish writes the last checkpoint; when the whole input is settled it
+// removes it instead.
+func (c *checkpointState) finish(complete bool) error {
+	if c.writer == nil {
+		return nil
+	}
+	err := c.writer.Close()
+	if complete {
+		return checkpoint.Remove(c.path)
+	}
+	return err
+}
+
+// readerSource adapts a records.Reader to producer.Source: a malformed
+// record becomes a reject with its position, a record settled by an
+// earlier run is skipped, and with a checkpoint each record's end position
+// is noted for the tracker.
+type readerSource struct {
+	r      *records.Reader
+	run    *sendRun
+	skip   *checkpoint.Skipper
+	decode func(rec records.Record) (producer.Record, bool, error)
+}
+
+func (s *readerSource) Next(ctx context.Context) (producer.Record, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return producer.Record{}, err
+		}
+		rec, err := s.r.Next()
+		var re *records.RecordError
+		if err != nil && !errors.As(err, &re) {
+			return producer.Record{}, err
+		}
+		if s.skip != nil && s.skip.Skip(rec.Seq) {
+			continue
+		}
+		if ck := s.run.ckpt; ck != nil {
+			ck.read(rec.Seq, rec.Position)
+		}
+		if re != nil {
+			reason := producer.ReasonInvalidJSON
+			if errors.Is(err, records.ErrTooLarge) {
+				reason = producer.ReasonTooLarge
+			}
+			return producer.Record{}, &producer.InvalidRecordError{
+				Record: producer.Record{Seq: rec.Seq, Source: re.Source, Data: append([]byte(nil), rec.Data...)},
+				Reason: reason,
+				Err:    re.Err, // the position is in Record already
+			}
+		}
+		if s.decode != nil {
+			out, ok, err := s.decode(rec)
+			if err != nil {
+				return producer.Record{}, err
+			}
+			if !ok {
+				if ck := s.run.ckpt; ck != nil {
+					ck.tracker.Settled(rec.Seq, ck.takeNext(rec.Seq))
+				}
+				continue
+			}
+			return out, nil
+		}
+		// Data is only valid until the next read; the producer copies it.
+		return producer.Record{Seq: rec.Seq, Source: s.r.Source(rec.Position), Data: rec.Data}, nil
+	}
+}
+
+func (c *checkpointState) takeNext(seq int64) checkpoint.Position {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := c.next[seq]
+	delete(c.next, seq)
+	return next
+}
+
+// asyncSource reads ahead from a source that may block (stdin, a pipe, a
+// FIFO) in its own goroutine, so that Next returns as soon as ctx is
+// cancelled. What it read ahead when the run stops is dead-lettered (drain).
+type asyncSource struct {
+	results chan sourceResult
+}
+
+type sourceResult struct {
+	rec producer.Record
+	err error
+}
+
+// readAheadRecords bounds what an asyncSource holds: what a stop
+// dead-letters beyond what the producer holds.
+const readAheadRecords = 64
+
+func newAsyncSource(src producer.Source) *asyncSource {
+	s := &asyncSource{results: make(chan sourceResult, readAheadRecords)}
+	go func() {
+		defer close(s.results)
+		for {
+			rec, err := src.Next(context.Background())
+			// The record's data belongs to the reader until its next read.
+			rec.Data = append([]byte(nil), rec.Data...)
+			s.results <- sourceResult{rec: rec, err: err}
+			var invalid *producer.InvalidRecordError
+			if err != nil && !errors.As(err, &invalid) {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+func (s *asyncSource) Next(ctx context.Context) (producer.Record, error) {
+	select {
+	case r, ok := <-s.results:
+		if !ok {
+			return producer.Record{}, io.EOF
+		}
+		return r.rec, r.err
+	case <-ctx.Done():
+		return producer.Record{}, ctx.Err()
+	}
+}
+
+// drainGrace is how long drain waits for records the reader goroutine
+// still parses from what it has already read.
+const drainGrace = 100 * time.Millisecond
+
+// drain returns the records read ahead and not yet taken: those already
+// queued, and those the reader goroutine produces within drainGrace (it
+// parses bytes it has read already without blocking). Input still in the
+// pipe was never read and is left there, as head(1) leaves it.
+func (s *asyncSource) drain() []producer.Record {
+	var out []producer.Record
+	timer := time.NewTimer(drainGrace)
+	defer timer.Stop()
+	for {
+		select {
+		case r, ok := <-s.results:
+			if !ok {
+				return out
+			}
+			var invalid *producer.InvalidRecordError
+			switch {
+			case r.err == nil:
+				out = append(out, r.rec)
+			case errors.As(r.err, &invalid):
+				out = append(out, invalid.Record)
+			}
+		case <-timer.C:
+			return out
+		}
+	}
+}
