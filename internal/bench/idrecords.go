@@ -58,7 +58,7 @@ func (in *idInputs) file(spec idRecordSpec) (inputFile, error) {
 // The content is the same for the same spec.
 func writeIDRecords(w io.Writer, spec idRecordSpec) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	rng := rand.New(rand.NewPCG(uint64(len(spec.prefix)), uint64(spec.size))) //nolint:gosec // test data, not secrets
+	rng := rand.New(rand.NewPCG(uint64(len(spec.prefix)), uint64(spec.size)))
 	levels := []string{"Low", "Medium", "High", "Critical"}
 	var line []byte
 	for i := range spec.n {

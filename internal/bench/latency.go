@@ -96,7 +96,7 @@ func (c *config) latencyCases() []latencyCase {
 		{name: "100 ms, 5 MiB/s", prefix: "L100", latency: 100 * time.Millisecond, producers: 1,
 			records: c.latencyRecords, size: smallRecordBytes, timeTarget: true, throttleLimit: targetLatencyThrottled},
 		{name: "0 ms, 2 MiB/s", prefix: "Z2", quotaBytes: sharedQuotaBytes, producers: 1,
-			records: c.latencyRecords / 2, size: smallRecordBytes, throttleLimit: targetLatencyThrottled},
+			records: c.latencyRecords, size: smallRecordBytes, throttleLimit: targetLatencyThrottled},
 		{name: "4 producers, 20 ms, 2 MiB/s", prefix: "P", latency: 20 * time.Millisecond, quotaBytes: sharedQuotaBytes,
 			producers: sharedProducers, records: c.producerInput, size: producerRecordBytes,
 			timeTarget: true, throttleLimit: targetSharedThrottled, spreadTarget: true},
@@ -261,7 +261,8 @@ func durations(ds []time.Duration) string {
 // the round trip, one call at a time, so its rate is steady and it sends
 // fewer records.
 func (c *config) raisedQuota(ctx context.Context, log io.Writer) ([]result, error) {
-	const name = "latency 50 ms, raised quota"
+	const caseName = "50 ms, raised quota"
+	const name = "latency " + caseName
 	lc := latencyCase{latency: 50 * time.Millisecond, quotaBytes: raisedQuotaBytes,
 		quotaRecords: raisedQuotaRecords, quotaRequests: raisedQuotaRequests}
 	putSpec := idRecordSpec{prefix: "R50", n: c.latencyRecords, size: smallRecordBytes}
@@ -299,7 +300,7 @@ func (c *config) raisedQuota(ctx context.Context, log io.Writer) ([]result, erro
 	putRate := float64(r.Summary.Delivered) / r.Wall.Seconds()
 	ratio := putRate / b.RecordsPerSecond
 	ideal := idealTime(r.Summary.BytesSent, raisedQuotaBytes)
-	logf(log, "latency: %s: put %.0f records/s, boto3 %.0f records/s", name, putRate, b.RecordsPerSecond)
+	logf(log, "latency: %s: put %.0f records/s, boto3 %.0f records/s", caseName, putRate, b.RecordsPerSecond)
 	return []result{
 		{name, "put records/s (wall)", fmt.Sprintf("%.0f (%d records in %s, %.1fx ideal)", putRate, r.Summary.Delivered,
 			r.Wall.Round(time.Millisecond), r.Wall.Seconds()/ideal.Seconds()), "-", statusInfo},

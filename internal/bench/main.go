@@ -93,7 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.boto3Records, "boto3-records", 200_000, "boto3 scenario: records sent by the boto3 loop and by firehose put")
 	fs.StringVar(&c.boto3Script, "boto3-script", "scripts/boto3_baseline.py", "the boto3 baseline script")
 	fs.StringVar(&c.python, "python", "python3", "Python interpreter with boto3")
-	fs.IntVar(&c.cpuRecords, "cpu-records", 500_000, "cpu scenario: records per run (figures are per million)")
+	fs.IntVar(&c.cpuRecords, "cpu-records", 1_000_000, "cpu scenario: records per run (figures are per million)")
 	fs.IntVar(&c.cpuRuns, "cpu-runs", 3, "cpu scenario: runs of each sender, interleaved")
 	fs.StringVar(&c.naiveBin, "naive-bin", "", "cpu scenario: the naive SDK loop binary (default: go build ./internal/bench/naiveloop into a temp dir)")
 	fs.IntVar(&c.latencyRecords, "latency-records", 300_000, "latency scenario: ~90-byte records per single-producer case")
