@@ -38,10 +38,11 @@ tidy-check:
 		echo "go mod tidy changes go.mod/go.sum: run it and commit"; exit 1; fi
 
 ## bench: Go benchmarks, then the binary against the emulator in another process:
-## throughput (1,000,000 records), memory (1 GiB input), pack, quota, boto3 baseline (about a minute)
+## throughput (1,000,000 records), memory (1 GiB input), pack, quota, boto3 baseline, cpu (put beside a
+## naive SDK loop), latency (issue 12's cases); BENCH_FLAGS='-scenarios cpu,latency' picks some
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./producer/ ./internal/records/
-	$(GO) run ./internal/bench -records 1000000
+	$(GO) test -run '^$$' -bench . -benchmem ./producer/ ./records/
+	$(GO) run ./internal/bench -records 1000000 $(BENCH_FLAGS)
 
 ## run-local: the scenario on the embedded emulator
 run-local:

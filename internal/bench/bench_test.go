@@ -153,6 +153,7 @@ func TestParseFlagsScenarios(t *testing.T) {
 	}{
 		{"default runs all", nil, strings.Join(allScenarios, ","), nil},
 		{"subset keeps order given", []string{"-scenarios", "quota, throughput"}, "quota,throughput", nil},
+		{"the new scenarios alone", []string{"-scenarios", "cpu,latency"}, "cpu,latency", nil},
 		{"unknown", []string{"-scenarios", "throughput,speed"}, "", errUnknownScenario},
 	}
 	for _, tt := range tests {

@@ -17,3 +17,6 @@ var (
 
 // errNoRate: the boto3 baseline printed no positive records/s.
 var errNoRate = errors.New("no records_per_second")
+
+// errNoRecords: the naive loop reported no records read.
+var errNoRecords = errors.New("no records")

@@ -1,11 +1,13 @@
 // Command bench is the end-to-end benchmark behind `make bench`: it runs the
 // firehose binary against the emulator running in another process on
-// loopback, and reports throughput, memory, packing, quota behaviour and the
-// ratio to a plain boto3 loop against the targets of the project.
+// loopback, and reports throughput, memory, packing, quota behaviour, the
+// ratio to a plain boto3 loop, CPU per record beside a naive AWS SDK for Go
+// loop (cpu) and behaviour at network latency and under shared quotas
+// (latency) against the targets of the project.
 //
 // Usage (from the module root):
 //
-//	go run ./internal/bench [-records 1000000] [-scenarios throughput,memory,pack,quota,boto3] [-bin bin/firehose]
+//	go run ./internal/bench [-records 1000000] [-scenarios throughput,memory,pack,quota,boto3,cpu,latency] [-bin bin/firehose]
 //
 // Every scenario starts a fresh emulator on a free loopback port with its data
 // directory in a temporary directory, removed afterwards. The bench exits 0
@@ -41,10 +43,11 @@ const (
 	targetPackRatio     = 1.10 // billed bytes / bytes sent
 	targetQuotaTimeTol  = 0.15 // |elapsed / (bytes/quota) - 1|
 	targetThrottledPct  = 2.0
+	targetCPURatio      = 0.8 // put CPU / naive SDK loop CPU, per record
 )
 
 // allScenarios is the default -scenarios list, in the order they run.
-var allScenarios = []string{"throughput", "memory", "pack", "quota", "boto3"}
+var allScenarios = []string{"throughput", "memory", "pack", "quota", "boto3", "cpu", "latency"}
 
 // config holds the flags.
 type config struct {
@@ -62,9 +65,16 @@ type config struct {
 	concurrency    int
 	timeout        time.Duration
 	keep           bool
+	cpuRecords     int
+	cpuRuns        int
+	naiveBin       string
+	latencyRecords int
+	latencyBoto3   int
+	producerInput  int
 	emulatorFlags  string // `firehose emulator --help`, to pass only flags it has
 	work           string
 	generatedInput *inputs
+	idInput        *idInputs
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -83,6 +93,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.boto3Records, "boto3-records", 200_000, "boto3 scenario: records sent by the boto3 loop and by firehose put")
 	fs.StringVar(&c.boto3Script, "boto3-script", "scripts/boto3_baseline.py", "the boto3 baseline script")
 	fs.StringVar(&c.python, "python", "python3", "Python interpreter with boto3")
+	fs.IntVar(&c.cpuRecords, "cpu-records", 1_000_000, "cpu scenario: records per run (figures are per million)")
+	fs.IntVar(&c.cpuRuns, "cpu-runs", 3, "cpu scenario: runs of each sender, interleaved")
+	fs.StringVar(&c.naiveBin, "naive-bin", "", "cpu scenario: the naive SDK loop binary (default: go build ./internal/bench/naiveloop into a temp dir)")
+	fs.IntVar(&c.latencyRecords, "latency-records", 300_000, "latency scenario: ~90-byte records per single-producer case")
+	fs.IntVar(&c.latencyBoto3, "latency-boto3-records", 50_000, "latency scenario: records sent by the boto3 loop at 50 ms (its rate is steady, so fewer suffice)")
+	fs.IntVar(&c.producerInput, "producer-records", 60_000, "latency scenario: ~200-byte records per producer in the four-producer case")
 	fs.IntVar(&c.concurrency, "concurrency", 0, "pass --concurrency N to firehose put (0: its default)")
 	fs.DurationVar(&c.timeout, "timeout", 15*time.Minute, "limit on each scenario")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (inputs, logs, emulator data)")
@@ -138,6 +154,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer func() { _ = os.RemoveAll(c.work) }()
 	}
 	c.generatedInput = &inputs{dir: c.work, files: map[int]inputFile{}}
+	c.idInput = &idInputs{dir: c.work, files: map[idRecordSpec]inputFile{}}
+	if c.naiveBin == "" && contains(c.scenarios, "cpu") {
+		c.naiveBin = filepath.Join(c.work, "naiveloop")
+		logf(stderr, "building %s", c.naiveBin)
+		build := exec.CommandContext(ctx, "go", "build", "-o", c.naiveBin, "./internal/bench/naiveloop")
+		build.Stdout, build.Stderr = stderr, stderr
+		if err := build.Run(); err != nil {
+			_, _ = fmt.Fprintf(stderr, "bench: go build ./internal/bench/naiveloop (run from the module root, or pass -naive-bin): %v\n", err)
+			return 2
+		}
+	}
 	if c.bin == "" {
 		c.bin = filepath.Join(c.work, "firehose")
 		logf(stderr, "building %s", c.bin)
@@ -186,6 +213,10 @@ func (c *config) runScenario(ctx context.Context, name string, log io.Writer) ([
 		return c.quota(ctx, log)
 	case "boto3":
 		return c.boto3(ctx, log)
+	case "cpu":
+		return c.cpu(ctx, log)
+	case "latency":
+		return c.latency(ctx, log)
 	}
 	return nil, fmt.Errorf("%w %q", errUnknownScenario, name)
 }
@@ -196,8 +227,9 @@ type session struct {
 	emu  *emulatorProc
 	log  io.Writer
 	keep bool
-	// Emulator is set by close.
+	// Emulator is set by stop.
 	Emulator usage
+	stopped  bool
 }
 
 // newSession starts an emulator with the given flags in a fresh directory
@@ -223,10 +255,25 @@ func (c *config) newSession(ctx context.Context, name string, log io.Writer, emu
 	return s, nil
 }
 
-// close stops the emulator, records its peak RSS and removes the scenario
-// directory (emulator data included) unless -keep.
+// stop stops the emulator, which writes every buffered record to disk, and
+// records its usage. It does nothing the second time.
+func (s *session) stop() {
+	if !s.stopped {
+		s.Emulator = s.emu.stop(60 * time.Second)
+		s.stopped = true
+	}
+}
+
+// bucketDir is where the emulator writes the objects of the streams made by
+// createStream.
+func (s *session) bucketDir() string {
+	return filepath.Join(s.dir, "emulator-data", benchBucket)
+}
+
+// close stops the emulator (see stop) and removes the scenario directory
+// (emulator data included) unless -keep.
 func (s *session) close() {
-	s.Emulator = s.emu.stop(60 * time.Second)
+	s.stop()
 	if !s.keep {
 		_ = os.RemoveAll(s.dir)
 	}
@@ -381,15 +428,7 @@ func (c *config) boto3(ctx context.Context, log io.Writer) ([]result, error) {
 		return nil, err
 	}
 	defer s.close()
-	py := exec.CommandContext(ctx, c.python, c.boto3Script, "--endpoint-url", s.emu.URL, "--region", "us-east-1",
-		"--stream", "bench-boto3", in.path)
-	py.Env = benchEnv(s.dir)
-	py.Stderr = log
-	out, err := py.Output()
-	if err != nil {
-		return nil, fmt.Errorf("boto3 baseline %s: %w", c.boto3Script, err)
-	}
-	b, err := parseBoto3(out)
+	b, err := c.runBoto3(ctx, s, "bench-boto3", in.path)
 	if err != nil {
 		return nil, err
 	}
@@ -416,6 +455,20 @@ func (c *config) boto3(ctx context.Context, log io.Writer) ([]result, error) {
 	packRate := float64(rp.Summary.Delivered) / rp.Wall.Seconds()
 	return append(rs, result{"boto3", "ratio firehose put --pack / boto3 (not like for like)",
 		fmt.Sprintf("%.1fx (%.0f records/s)", packRate/b.RecordsPerSecond, packRate), "-", statusInfo}), nil
+}
+
+// runBoto3 runs the boto3 baseline script on input against the session's
+// emulator.
+func (c *config) runBoto3(ctx context.Context, s *session, stream, input string) (boto3Result, error) {
+	py := exec.CommandContext(ctx, c.python, c.boto3Script, "--endpoint-url", s.emu.URL, "--region", "us-east-1",
+		"--stream", stream, input)
+	py.Env = benchEnv(s.dir)
+	py.Stderr = s.log
+	out, err := py.Output()
+	if err != nil {
+		return boto3Result{}, fmt.Errorf("boto3 baseline %s: %w", c.boto3Script, err)
+	}
+	return parseBoto3(out)
 }
 
 // parseBoto3 reads the last JSON line of the baseline's stdout.

@@ -187,6 +187,9 @@ func usageOf(ps *os.ProcessState) usage {
 	return u
 }
 
+// benchBucket is the destination bucket of every stream.
+const benchBucket = "bench"
+
 // createStream makes a DirectPut stream with an S3 destination on the
 // emulator, with static test credentials.
 func createStream(ctx context.Context, url, name string) error {
@@ -199,7 +202,7 @@ func createStream(ctx context.Context, url, name string) error {
 		DeliveryStreamName: aws.String(name),
 		DeliveryStreamType: types.DeliveryStreamTypeDirectPut,
 		ExtendedS3DestinationConfiguration: &types.ExtendedS3DestinationConfiguration{
-			BucketARN: aws.String("arn:aws:s3:::bench"),
+			BucketARN: aws.String("arn:aws:s3:::" + benchBucket),
 			RoleARN:   aws.String("arn:aws:iam::000000000000:role/x"),
 			BufferingHints: &types.BufferingHints{
 				SizeInMBs:         aws.Int32(128),
@@ -224,10 +227,16 @@ type putRun struct {
 // runPut runs `firehose put` on input against url and reads its summary.
 // Exit code 1 (some records not delivered) is a result, not an error.
 func runPut(ctx context.Context, bin, dir, url, stream, input string, extra []string) (putRun, error) {
+	return runPutAs(ctx, bin, dir, url, stream, stream, input, extra)
+}
+
+// runPutAs is runPut with its log and dead-letter files named after label,
+// for several producers on one stream.
+func runPutAs(ctx context.Context, bin, dir, url, stream, label, input string, extra []string) (putRun, error) {
 	args := []string{"--endpoint-url", url, "--region", "us-east-1", "put", "--stream", stream,
-		"--dead-letter", filepath.Join(dir, stream+".deadletter.ndjson")}
+		"--dead-letter", filepath.Join(dir, label+".deadletter.ndjson")}
 	args = append(append(args, extra...), input)
-	logPath := filepath.Join(dir, "put-"+stream+".log")
+	logPath := filepath.Join(dir, "put-"+label+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return putRun{}, fmt.Errorf("put log: %w", err)
