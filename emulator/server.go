@@ -89,6 +89,8 @@ type config struct {
 	region       string
 	accountID    string
 	now          func() time.Time
+	limits       Limits
+	syncWrites   bool
 }
 
 // DataDir sets the directory the delivered files go to; it is created if
@@ -181,6 +183,9 @@ func (c *config) validate() error {
 	if c.logger == nil {
 		errs = append(errs, errors.New("logger is nil"))
 	}
+	if err := c.limits.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidOption, errors.Join(errs...))
 	}
@@ -206,9 +211,14 @@ func (c *config) effectiveQuotas() QuotaConfig {
 // Close it: Close writes every buffered record to disk.
 type Server struct {
 	cfg     config
+	limits  Limits // cfg.limits with the defaults filled in
 	log     *slog.Logger
 	metrics *metricStore
 	faults  *faultInjector
+	script  faultScript
+	load    serverLoad
+
+	persistMu sync.Mutex // serialises saveStreams
 
 	mu      sync.RWMutex
 	streams map[string]*stream
@@ -251,14 +261,25 @@ func New(opts ...Option) (*Server, error) {
 		}
 		cfg.dataDir = dir
 	}
+	limits := cfg.limits.withDefaults()
 	s := &Server{
 		cfg:        cfg,
+		limits:     limits,
 		log:        cfg.logger,
 		metrics:    newMetricStore(cfg.now, cfg.metricsDelay),
 		faults:     newFaultInjector(cfg.faults),
 		streams:    make(map[string]*stream),
 		stopTicker: make(chan struct{}),
 		tickerDone: make(chan struct{}),
+	}
+	s.metrics.maxSeries = limits.MaxMetricSeries
+	if err := s.loadStreams(); err != nil {
+		return nil, err
+	}
+	if err := s.recoverSpools(cfg.spoolDir()); err != nil {
+		// What could not be delivered stays in the spool directory for the
+		// next start; the streams serve meanwhile.
+		s.log.Error("emulator: deliver the records of a previous run", slog.Any("error", err))
 	}
 	go s.flushOnInterval()
 	return s, nil
@@ -283,9 +304,12 @@ func (s *Server) Start(addr string) (string, error) {
 	}
 	s.httpSrv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	ln = &limitListener{Listener: ln, load: &s.load, max: int64(s.limits.MaxConnections)}
 	s.url = "http://" + ln.Addr().String()
 	srv := s.httpSrv
 	go func() {
@@ -407,6 +431,11 @@ const (
 // ServeHTTP routes Firehose (AWS JSON 1.1, by X-Amz-Target) and CloudWatch
 // (AWS JSON 1.0 by X-Amz-Target, rpc-v2-cbor by URL path) requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer s.limitRequest(w, r)()
+	if strings.HasPrefix(r.URL.Path, controlPathPrefix) {
+		s.serveControl(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "the emulator answers POST requests of the Firehose and CloudWatch APIs", http.StatusMethodNotAllowed)
 		return
