@@ -145,7 +145,9 @@ func (b *budgetedBody) Read(p []byte) (int, error) {
 		b.held += int64(n)
 		b.load.bodyBytes.Add(int64(n))
 	}
-	if err != nil && b.done != nil {
+	// Lift the deadline only once the whole body is read: after a failed
+	// read the server still drains the body, which must time out too.
+	if errors.Is(err, io.EOF) && b.done != nil {
 		b.done()
 		b.done = nil
 	}
