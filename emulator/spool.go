@@ -140,8 +140,8 @@ func (sp *spool) append(records [][]byte, outcomes []recordOutcome) (int64, erro
 		return sp.fileSize, nil
 	}
 	var head [frameHeaderSize]byte
-	binary.LittleEndian.PutUint32(head[0:], uint32(payload)) //nolint:gosec // at most 4 MiB
-	binary.LittleEndian.PutUint32(head[4:], uint32(count))   //nolint:gosec // at most 500
+	binary.LittleEndian.PutUint32(head[0:], uint32(payload)) // at most 4 MiB
+	binary.LittleEndian.PutUint32(head[4:], uint32(count))   // at most 500
 	binary.LittleEndian.PutUint32(head[8:], crc)
 	bw := spoolWriters.Get().(*bufio.Writer)
 	bw.Reset(sp.f)
