@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -255,4 +256,28 @@ func TestStreamsPersistAcrossRestarts(t *testing.T) {
 	if rec := call(t, again, "DescribeDeliveryStream", `{"DeliveryStreamName":"gone"}`); rec.Code != 400 || !strings.Contains(rec.Body.String(), "ResourceNotFoundException") {
 		t.Errorf("deleted stream after the restart: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// A second emulator cannot take a data directory another one is using: it
+// would deliver (and remove) the spools the first is still writing.
+func TestDataDirTakesOneEmulatorAtATime(t *testing.T) {
+	dir := t.TempDir()
+	first, err := New(DataDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := New(DataDir(dir)); !errors.Is(err, ErrDataDirInUse) {
+		if second != nil {
+			_ = second.Close(context.Background())
+		}
+		t.Fatalf("second New on a dir in use: %v, want ErrDataDirInUse", err)
+	}
+	if err := first.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := New(DataDir(dir))
+	if err != nil {
+		t.Fatalf("New after Close: %v", err)
+	}
+	_ = again.Close(context.Background())
 }

@@ -261,6 +261,7 @@ type Server struct {
 	load    serverLoad
 
 	persistMu sync.Mutex // serialises saveStreams
+	lock      *os.File   // holds the data directory's lock until Close
 
 	mu      sync.RWMutex
 	streams map[string]*stream
@@ -304,6 +305,10 @@ func New(opts ...Option) (*Server, error) {
 		}
 		cfg.dataDir = dir
 	}
+	lock, err := lockDataDir(cfg.stateDir())
+	if err != nil {
+		return nil, err
+	}
 	limits := cfg.limits.withDefaults()
 	s := &Server{
 		cfg:        cfg,
@@ -314,9 +319,11 @@ func New(opts ...Option) (*Server, error) {
 		streams:    make(map[string]*stream),
 		stopTicker: make(chan struct{}),
 		tickerDone: make(chan struct{}),
+		lock:       lock,
 	}
 	s.metrics.maxSeries = limits.MaxMetricSeries
 	if err := s.loadStreams(); err != nil {
+		_ = lock.Close()
 		return nil, err
 	}
 	if err := s.recoverSpools(cfg.spoolDir()); err != nil {
@@ -415,6 +422,9 @@ func (s *Server) Close(ctx context.Context) error {
 			if err := st.flush(true); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if err := s.lock.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("emulator: release the data dir: %w", err))
 		}
 		s.closeErr = errors.Join(errs...)
 	})
