@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,5 +53,52 @@ func TestFailedWriteKeepsTheRecords(t *testing.T) {
 	}
 	if want := append(append([]byte{}, first...), second...); !bytes.Equal(contents[0], want) {
 		t.Fatalf("delivered %d bytes, want %d in put order", len(contents[0]), len(want))
+	}
+}
+
+// Records accepted while a delivery fails join the failed spool, after its
+// records, and go out with them in one object.
+func TestFailedDeliveryTakesBackLaterRecords(t *testing.T) {
+	srv, err := New(DataDir(t.TempDir()), NoQuotas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	if rec := call(t, srv, "CreateDeliveryStream", `{"DeliveryStreamName":"s","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::bkt","RoleARN":"r"}}`); rec.Code != 200 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	put := func(b64 string) {
+		t.Helper()
+		if rec := call(t, srv, "PutRecord", `{"DeliveryStreamName":"s","Record":{"Data":"`+b64+`"}}`); rec.Code != 200 {
+			t.Fatalf("put: %d %s", rec.Code, rec.Body)
+		}
+	}
+	st, _ := srv.lookupStream("s")
+	put("Zmlyc3QK") // "first\n"
+	// A delivery takes the spool; meanwhile a put starts a new one.
+	st.mu.Lock()
+	taken := st.takeLocked()
+	st.mu.Unlock()
+	put("c2Vjb25kCg==") // "second\n"
+	blocker := filepath.Join(srv.DataDir(), "bkt")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	if err := st.writeTakenLocked(taken); err == nil {
+		t.Fatal("delivery succeeded with the bucket directory blocked")
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	paths, contents := deliveredFiles(t, srv.DataDir(), "bkt")
+	if len(paths) != 1 || string(contents[0]) != "first\nsecond\n" {
+		t.Errorf("delivered %q in %d objects, want \"first\\nsecond\\n\" in one", contents, len(paths))
+	}
+	if spools, _ := filepath.Glob(filepath.Join(srv.DataDir(), ".emulator", "spool", "*")); len(spools) != 0 {
+		t.Errorf("spools left: %v", spools)
 	}
 }

@@ -100,7 +100,7 @@ func (st *stream) writeTakenLocked(sp *spool) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.cur != nil {
-		if aerr := sp.absorb(st.cur); aerr != nil {
+		if aerr := sp.absorb(st.cur, st.sync); aerr != nil {
 			// Both spools stay on disk; the one out of the stream's hands
 			// is delivered by the next start on this data directory.
 			st.log.Error("emulator: keep a spool for the next start", slog.String("stream", st.name),

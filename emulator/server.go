@@ -66,6 +66,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -325,6 +326,13 @@ func New(opts ...Option) (*Server, error) {
 	if err := s.loadStreams(); err != nil {
 		_ = lock.Close()
 		return nil, err
+	}
+	// Objects half written when a previous emulator died; the lock says
+	// none is being written now.
+	if parts, err := filepath.Glob(filepath.Join(cfg.dataDir, ".tmp", "part-*")); err == nil {
+		for _, p := range parts {
+			_ = os.Remove(p)
+		}
 	}
 	if err := s.recoverSpools(cfg.spoolDir()); err != nil {
 		// What could not be delivered stays in the spool directory for the

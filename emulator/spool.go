@@ -211,8 +211,9 @@ func (sp *spool) finish() error {
 
 // absorb appends other's frames to sp and removes other: a spool whose
 // delivery failed takes back the records accepted meanwhile, so they go
-// out together, in order.
-func (sp *spool) absorb(other *spool) error {
+// out together, in order. With sync the copy is fsynced before other is
+// removed, since requests acknowledged into other count on it.
+func (sp *spool) absorb(other *spool, sync bool) error {
 	src, err := os.Open(other.path)
 	if err != nil {
 		return fmt.Errorf("emulator: reopen spool: %w", err)
@@ -235,6 +236,11 @@ func (sp *spool) absorb(other *spool) error {
 	sp.written.Store(sp.fileSize)
 	sp.dataBytes += other.dataBytes
 	sp.count += other.count
+	if sync {
+		if err := sp.syncTo(sp.fileSize); err != nil {
+			return err
+		}
+	}
 	return other.finish()
 }
 
