@@ -71,16 +71,16 @@ type FaultCode string
 const (
 	// FaultServiceUnavailable is ServiceUnavailableException (HTTP 500 for
 	// a whole call), the service's "back off and retry".
-	FaultServiceUnavailable FaultCode = codeServiceUnavailable
+	FaultServiceUnavailable FaultCode = "ServiceUnavailableException"
 	// FaultThrottled is ServiceUnavailableException with the message
 	// "Slow down.", how the service reports a quota exceeded.
 	FaultThrottled FaultCode = "Throttled"
 	// FaultInternalFailure is InternalFailure (HTTP 500 for a whole call).
-	FaultInternalFailure FaultCode = codeInternalFailure
+	FaultInternalFailure FaultCode = "InternalFailure"
 	// FaultInvalidArgument is InvalidArgumentException (HTTP 400).
-	FaultInvalidArgument FaultCode = codeInvalidArgument
+	FaultInvalidArgument FaultCode = "InvalidArgumentException"
 	// FaultResourceNotFound is ResourceNotFoundException (HTTP 400).
-	FaultResourceNotFound FaultCode = codeResourceNotFound
+	FaultResourceNotFound FaultCode = "ResourceNotFoundException"
 	// FaultLimitExceeded is LimitExceededException (HTTP 400).
 	FaultLimitExceeded FaultCode = "LimitExceededException"
 )
@@ -335,7 +335,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 			controlError(w, http.StatusMethodNotAllowed, "use GET")
 			return
 		}
-		controlJSON(w, s.stats())
+		controlJSON(w, s.Stats())
 	default:
 		controlError(w, http.StatusNotFound, "unknown control path "+r.URL.Path+"; see the emulator package doc")
 	}

@@ -120,8 +120,6 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-func (s *Server) stats() Stats { return s.Stats() }
-
 // errOverloaded: the request would take the held body bytes over
 // MaxInFlightBytes.
 var errOverloaded = errors.New("emulator: too many request bytes in flight")
