@@ -22,7 +22,7 @@ func lockDataDir(stateDir string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: open lock file: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil { //nolint:gosec // a file descriptor fits an int
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		_ = f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("%w: %s", ErrDataDirInUse, filepath.Dir(stateDir))
