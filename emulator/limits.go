@@ -23,7 +23,9 @@ type Limits struct {
 	// requests; a request that would go over it is answered
 	// ServiceUnavailableException (HTTP 500, as Firehose answers it), and
 	// the SDKs retry it. Bodies are read as they arrive, never allocated
-	// from Content-Length. Default 256 MiB.
+	// from Content-Length. Keep it above the largest request a client
+	// sends (a full 4 MiB PutRecordBatch is about 5.3 MiB of JSON), or that
+	// request can never pass. Default 256 MiB.
 	MaxInFlightBytes int64
 	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
 	ReadHeaderTimeout time.Duration
