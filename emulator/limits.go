@@ -137,13 +137,14 @@ type budgetedBody struct {
 }
 
 func (b *budgetedBody) Read(p []byte) (int, error) {
-	if b.load.bodyBytes.Load() >= b.max {
-		return 0, errOverloaded
-	}
 	n, err := b.rc.Read(p)
 	if n > 0 {
 		b.held += int64(n)
-		b.load.bodyBytes.Add(int64(n))
+		// Counted after the read, so a body is refused however it is cut
+		// into reads (the last read of a body also reports io.EOF).
+		if b.load.bodyBytes.Add(int64(n)) > b.max {
+			return 0, errOverloaded
+		}
 	}
 	// Lift the deadline only once the whole body is read: after a failed
 	// read the server still drains the body, which must time out too.
