@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -269,6 +270,40 @@ func (s *Server) PendingFaults() []Fault {
 // ClearFaults drops every scripted fault not yet used up.
 func (s *Server) ClearFaults() {
 	s.script.clear()
+}
+
+// scriptedOutcome is what a scripted fault does to one Firehose call.
+type scriptedOutcome struct {
+	forced recordOutcome // fail every record with this (ActionFailRecords)
+	err    *apiError     // fail the whole call (ActionFail)
+	lost   bool          // serve the call, answer nothing, drop the connection
+	stop   bool          // the call is over: connection dropped or client gone
+}
+
+// applyScriptedFault takes the pending fault for a call of op, if any, and
+// does what is done before the call is served: dropping the connection,
+// waiting.
+func (s *Server) applyScriptedFault(w http.ResponseWriter, r *http.Request, op string) scriptedOutcome {
+	f, ok := s.script.take(op)
+	if !ok {
+		return scriptedOutcome{}
+	}
+	s.log.Debug("emulator: scripted fault", slog.String("op", op), slog.String("action", f.Action.String()))
+	var out scriptedOutcome
+	switch f.Action {
+	case ActionFail:
+		out.err = f.apiError()
+	case ActionFailRecords:
+		out.forced, _ = recordOutcomeOf(f.Code)
+	case ActionLoseResponse:
+		out.lost = true
+	case ActionDropConnection:
+		dropConnection(w)
+		out.stop = true
+	case ActionDelay:
+		out.stop = !sleepContext(r, f.Delay)
+	}
+	return out
 }
 
 // discardingWriter swallows an answer: a lost response is served in full,

@@ -63,39 +63,26 @@ func (s *Server) serveFirehose(w http.ResponseWriter, r *http.Request, op string
 		return
 	}
 	body := bodyBuf.Bytes()
-	var forced recordOutcome
-	out, lost := w, false
+	var sf scriptedOutcome
 	if err == nil {
-		if f, ok := s.script.take(op); ok {
-			switch f.Action {
-			case ActionFail:
-				err = f.apiError()
-			case ActionFailRecords:
-				forced, _ = recordOutcomeOf(f.Code)
-			case ActionLoseResponse:
-				out, lost = &discardingWriter{header: make(http.Header)}, true
-			case ActionDropConnection:
-				s.log.Debug("emulator: scripted fault", slog.String("op", op), slog.String("action", f.Action.String()))
-				dropConnection(w)
-				return
-			case ActionDelay:
-				if !sleepContext(r, f.Delay) {
-					return
-				}
-			}
-			s.log.Debug("emulator: scripted fault", slog.String("op", op), slog.String("action", f.Action.String()))
+		sf = s.applyScriptedFault(w, r, op)
+		if sf.stop {
+			return
+		}
+		if sf.err != nil {
+			err = sf.err
+		}
+		if sf.lost {
+			defer dropConnection(w)
+			w = &discardingWriter{header: make(http.Header)}
 		}
 	}
-	if lost {
-		defer dropConnection(w)
-	}
-	w = out
 	if err == nil {
 		switch op {
 		case "PutRecordBatch":
-			err = s.putRecordBatch(w, body, forced)
+			err = s.putRecordBatch(w, body, sf.forced)
 		case "PutRecord":
-			err = s.putRecord(w, body, forced)
+			err = s.putRecord(w, body, sf.forced)
 		case "CreateDeliveryStream":
 			err = s.createDeliveryStream(w, body)
 		case "DescribeDeliveryStream":
