@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,53 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 )
 
-func TestRecordBufferKeepsBytesInOrder(t *testing.T) {
-	tests := []struct {
-		name   string
-		writes []int // sizes of successive writes
-	}{
-		{name: "empty", writes: nil},
-		{name: "small", writes: []int{1, 2, 3}},
-		{name: "exactly one chunk", writes: []int{chunkSize}},
-		{name: "crosses a chunk", writes: []int{chunkSize - 1, 2, 5}},
-		{name: "record larger than a chunk", writes: []int{10, 3*chunkSize + 7, 1}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b recordBuffer
-			var want []byte
-			for i, n := range tt.writes {
-				p := bytes.Repeat([]byte{byte('a' + i)}, n)
-				if got, err := b.Write(p); got != n || err != nil {
-					t.Fatalf("Write = %d, %v", got, err)
-				}
-				want = append(want, p...)
-			}
-			if b.Len() != len(want) {
-				t.Fatalf("Len = %d, want %d", b.Len(), len(want))
-			}
-			var out bytes.Buffer
-			if n, err := b.WriteTo(&out); err != nil || n != int64(len(want)) {
-				t.Fatalf("WriteTo = %d, %v", n, err)
-			}
-			if !bytes.Equal(out.Bytes(), want) {
-				t.Fatal("WriteTo wrote other bytes than were written")
-			}
-			var joined recordBuffer
-			_, _ = joined.Write([]byte("head"))
-			joined.appendBuffer(&b)
-			out.Reset()
-			_, _ = joined.WriteTo(&out)
-			if !bytes.Equal(out.Bytes(), append([]byte("head"), want...)) {
-				t.Fatal("appendBuffer lost or reordered bytes")
-			}
-			b.release()
-			if b.Len() != 0 || len(b.chunks) != 0 {
-				t.Fatalf("after release Len = %d, chunks = %d", b.Len(), len(b.chunks))
-			}
-		})
-	}
-}
+// chunkSize was the unit of the in-memory buffer the spool replaced; the
+// sizes below still cross what were its boundaries.
+const chunkSize = 256 << 10
 
 // A write that fails keeps the records, ahead of those accepted since, and
 // the next flush delivers them all in order.
@@ -96,5 +53,52 @@ func TestFailedWriteKeepsTheRecords(t *testing.T) {
 	}
 	if want := append(append([]byte{}, first...), second...); !bytes.Equal(contents[0], want) {
 		t.Fatalf("delivered %d bytes, want %d in put order", len(contents[0]), len(want))
+	}
+}
+
+// Records accepted while a delivery fails join the failed spool, after its
+// records, and go out with them in one object.
+func TestFailedDeliveryTakesBackLaterRecords(t *testing.T) {
+	srv, err := New(DataDir(t.TempDir()), NoQuotas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	if rec := call(t, srv, "CreateDeliveryStream", `{"DeliveryStreamName":"s","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::bkt","RoleARN":"r"}}`); rec.Code != 200 {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	put := func(b64 string) {
+		t.Helper()
+		if rec := call(t, srv, "PutRecord", `{"DeliveryStreamName":"s","Record":{"Data":"`+b64+`"}}`); rec.Code != 200 {
+			t.Fatalf("put: %d %s", rec.Code, rec.Body)
+		}
+	}
+	st, _ := srv.lookupStream("s")
+	put("Zmlyc3QK") // "first\n"
+	// A delivery takes the spool; meanwhile a put starts a new one.
+	st.mu.Lock()
+	taken := st.takeLocked()
+	st.mu.Unlock()
+	put("c2Vjb25kCg==") // "second\n"
+	blocker := filepath.Join(srv.DataDir(), "bkt")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	if err := st.writeTakenLocked(taken); err == nil {
+		t.Fatal("delivery succeeded with the bucket directory blocked")
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	paths, contents := deliveredFiles(t, srv.DataDir(), "bkt")
+	if len(paths) != 1 || string(contents[0]) != "first\nsecond\n" {
+		t.Errorf("delivered %q in %d objects, want \"first\\nsecond\\n\" in one", contents, len(paths))
+	}
+	if spools, _ := filepath.Glob(filepath.Join(srv.DataDir(), ".emulator", "spool", "*")); len(spools) != 0 {
+		t.Errorf("spools left: %v", spools)
 	}
 }

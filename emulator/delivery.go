@@ -1,12 +1,7 @@
 package emulator
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +21,7 @@ type destination struct {
 	compressionFormat string
 }
 
-// stream is one delivery stream: its description, its quotas and its buffer.
+// stream is one delivery stream: its description, its quotas and its spool.
 type stream struct {
 	name      string
 	arn       string
@@ -36,68 +31,113 @@ type stream struct {
 	dims      []dimension
 	quota     *streamQuota // nil when quotas are off
 
-	dataDir string
-	now     func() time.Time
-	metrics *metricStore
-	log     *slog.Logger
+	dataDir  string
+	spoolDir string
+	sync     bool // fsync what is acknowledged (SyncWrites)
+	now      func() time.Time
+	metrics  *metricStore
+	log      *slog.Logger
 
-	// mu guards the buffer and closed; a put holds it from the quota
+	// mu guards the spool, closed and tags; a put holds it from the quota
 	// decision to the append so Close never misses an accepted record.
-	mu      sync.Mutex
-	buf     recordBuffer
-	count   int
-	firstAt time.Time
-	closed  bool
-	tags    map[string]string
+	mu     sync.Mutex
+	cur    *spool // nil while nothing is buffered
+	closed bool
+	tags   map[string]string
 
-	// writeMu serialises file writes. It is taken while mu is still held
+	// writeMu serialises deliveries. It is taken while mu is still held
 	// (order mu → writeMu), so a Flush that starts after a swap waits for
-	// that swap's file to be on disk.
+	// that swap's object to be on disk.
 	writeMu sync.Mutex
 }
 
-func (st *stream) sizeLimit() int { return st.dest.sizeInMBs << 20 }
+func (st *stream) sizeLimit() int64 { return int64(st.dest.sizeInMBs) << 20 }
 
-// pendingFile is a swapped-out buffer on its way to disk.
-type pendingFile struct {
-	data    recordBuffer
-	count   int
-	firstAt time.Time
+// appendLocked writes the accepted records (outcome outcomeOK) of one
+// request to the spool, creating it for the first record; the caller holds
+// st.mu and must call flushAfterAppendLocked. It returns the spool and its
+// size after the append, for syncTo.
+func (st *stream) appendLocked(now time.Time, records [][]byte, outcomes []recordOutcome) (*spool, int64, error) {
+	if st.cur == nil {
+		hdr := spoolHeader{Stream: st.name, Bucket: st.dest.bucket, Key: st.objectKey(now), First: now.UnixNano()}
+		sp, err := createSpool(st.spoolDir, hdr, st.sync)
+		if err != nil {
+			return nil, 0, err
+		}
+		st.cur = sp
+	}
+	sp := st.cur
+	end, err := sp.append(records, outcomes)
+	return sp, end, err
 }
 
-// takeLocked swaps the buffer out; the caller holds st.mu.
-func (st *stream) takeLocked() pendingFile {
-	p := pendingFile{data: st.buf, count: st.count, firstAt: st.firstAt}
-	st.buf = recordBuffer{}
-	st.count = 0
-	st.firstAt = time.Time{}
-	return p
+// takeLocked swaps the spool out; the caller holds st.mu.
+func (st *stream) takeLocked() *spool {
+	sp := st.cur
+	st.cur = nil
+	return sp
 }
 
-// writeTakenLocked writes p and unlocks st.mu; the caller holds st.mu.
-func (st *stream) writeTakenLocked(p pendingFile) error {
-	st.writeMu.Lock()
-	st.mu.Unlock()
-	err := st.writeFile(&p)
-	st.writeMu.Unlock()
-	if err == nil {
-		p.data.release()
-	} else {
-		// Keep the records: they go out with the next write.
-		st.mu.Lock()
-		p.data.appendBuffer(&st.buf)
-		st.buf.release()
-		st.buf = p.data
-		st.count += p.count
-		if st.firstAt.IsZero() || p.firstAt.Before(st.firstAt) {
-			st.firstAt = p.firstAt
+// writeTakenLocked delivers sp and unlocks st.mu; the caller holds st.mu.
+// If the delivery fails the spool becomes the stream's spool again, with
+// the records accepted meanwhile appended, so the next delivery writes
+// them all in order.
+func (st *stream) writeTakenLocked(sp *spool) error {
+	if sp == nil || sp.count == 0 {
+		if sp != nil {
+			st.cur = sp
 		}
 		st.mu.Unlock()
+		return nil
 	}
+	st.writeMu.Lock()
+	st.mu.Unlock()
+	err := st.deliver(sp)
+	st.writeMu.Unlock()
+	if err == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cur != nil {
+		if aerr := sp.absorb(st.cur, st.sync); aerr != nil {
+			// Both spools stay on disk; the one out of the stream's hands
+			// is delivered by the next start on this data directory.
+			st.log.Error("emulator: keep a spool for the next start", slog.String("stream", st.name),
+				slog.String("path", sp.path), slog.Any("error", aerr))
+			return err
+		}
+	}
+	st.cur = sp
 	return err
 }
 
-// flush writes the buffer now; with closing it also refuses later puts.
+// deliver writes sp as one object and removes it.
+func (st *stream) deliver(sp *spool) error {
+	res, err := deliverSpool(st.dataDir, sp.path, sp.hdr, sp.headerSize, st.sync)
+	if err != nil {
+		return err
+	}
+	st.deliveredMetrics(res, sp.firstAt)
+	st.log.Debug("emulator: delivered object", slog.String("stream", st.name), slog.String("key", sp.hdr.Key),
+		slog.Int("records", res.records), slog.Int64("bytes", res.bytes))
+	if res.damaged {
+		st.log.Error("emulator: spool damaged, its tail was dropped", slog.String("stream", st.name), slog.String("path", sp.path))
+	}
+	return sp.finish()
+}
+
+func (st *stream) deliveredMetrics(res copiedFrames, firstAt time.Time) {
+	now := st.now()
+	st.metrics.put(namespaceFirehose, st.dims, now,
+		sample{name: "DeliveryToS3.Records", value: float64(res.records), unit: unitCount},
+		sample{name: "DeliveryToS3.Bytes", value: float64(res.bytes), unit: unitBytes},
+		sample{name: "DeliveryToS3.Success", value: 1, unit: unitCount},
+		sample{name: "DeliveryToS3.DataFreshness", value: max(0, now.Sub(firstAt).Seconds()), unit: unitSeconds},
+	)
+}
+
+// flush writes the spool now; with closing it also refuses later puts.
 func (st *stream) flush(closing bool) error {
 	st.mu.Lock()
 	if closing {
@@ -106,30 +146,20 @@ func (st *stream) flush(closing bool) error {
 	return st.writeTakenLocked(st.takeLocked())
 }
 
-// flushIfDue writes the buffer if its IntervalInSeconds has passed.
+// flushIfDue writes the spool if its IntervalInSeconds has passed.
 func (st *stream) flushIfDue(now time.Time) error {
 	st.mu.Lock()
-	if st.count == 0 || now.Sub(st.firstAt) < time.Duration(st.dest.intervalInSeconds)*time.Second {
+	if st.cur == nil || st.cur.count == 0 || now.Sub(st.cur.firstAt) < time.Duration(st.dest.intervalInSeconds)*time.Second {
 		st.mu.Unlock()
 		return nil
 	}
 	return st.writeTakenLocked(st.takeLocked())
 }
 
-// appendLocked adds accepted records to the buffer; the caller holds st.mu
-// and must call flushAfterAppendLocked.
-func (st *stream) appendLocked(now time.Time, data []byte) {
-	if st.count == 0 {
-		st.firstAt = now
-	}
-	_, _ = st.buf.Write(data)
-	st.count++
-}
-
-// flushAfterAppendLocked writes the buffer if it is full or the stream does
+// flushAfterAppendLocked writes the spool if it is full or the stream does
 // not buffer (IntervalInSeconds 0), and unlocks st.mu in every case.
 func (st *stream) flushAfterAppendLocked() {
-	if st.count == 0 || (st.buf.Len() < st.sizeLimit() && st.dest.intervalInSeconds > 0) {
+	if st.cur == nil || st.cur.count == 0 || (st.cur.dataBytes < st.sizeLimit() && st.dest.intervalInSeconds > 0) {
 		st.mu.Unlock()
 		return
 	}
@@ -138,53 +168,8 @@ func (st *stream) flushAfterAppendLocked() {
 	}
 }
 
-// objectKey is the S3 key of a file whose first record arrived at t.
+// objectKey is the S3 key of an object whose first record arrived at t.
 func (st *stream) objectKey(t time.Time) string {
 	t = t.UTC()
 	return st.dest.prefix + t.Format("2006/01/02/15/") + st.name + "-1-" + t.Format("2006-01-02-15-04-05") + "-" + uuid.NewString()
-}
-
-// writeFile writes p to DIR/<bucket>/<key> through a temporary file and a
-// rename, so readers never see part of a file.
-func (st *stream) writeFile(p *pendingFile) error {
-	if p.count == 0 {
-		return nil
-	}
-	bucketDir := filepath.Join(st.dataDir, st.dest.bucket)
-	final := filepath.Join(bucketDir, filepath.FromSlash(st.objectKey(p.firstAt)))
-	if rel, err := filepath.Rel(bucketDir, final); err != nil || strings.HasPrefix(rel, "..") {
-		return fmt.Errorf("emulator: object key leaves the bucket directory: %s", final)
-	}
-	tmpDir := filepath.Join(st.dataDir, ".tmp")
-	if err := os.MkdirAll(tmpDir, 0o750); err != nil {
-		return fmt.Errorf("emulator: create temp dir: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
-		return fmt.Errorf("emulator: create object dir: %w", err)
-	}
-	f, err := os.CreateTemp(tmpDir, "part-*")
-	if err != nil {
-		return fmt.Errorf("emulator: create temp file: %w", err)
-	}
-	tmp := f.Name()
-	_, werr := p.data.WriteTo(f)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("emulator: write %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("emulator: rename into %s: %w", final, err)
-	}
-	now := st.now()
-	st.metrics.put(namespaceFirehose, st.dims, now,
-		sample{name: "DeliveryToS3.Records", value: float64(p.count), unit: unitCount},
-		sample{name: "DeliveryToS3.Bytes", value: float64(p.data.Len()), unit: unitBytes},
-		sample{name: "DeliveryToS3.Success", value: 1, unit: unitCount},
-		sample{name: "DeliveryToS3.DataFreshness", value: max(0, now.Sub(p.firstAt).Seconds()), unit: unitSeconds},
-	)
-	st.log.Debug("emulator: delivered file", slog.String("stream", st.name), slog.String("path", final),
-		slog.Int("records", p.count), slog.Int("bytes", p.data.Len()))
-	return nil
 }

@@ -13,6 +13,9 @@ var (
 	ErrAlreadyStarted = errors.New("emulator: server already started")
 	// ErrInvalidOption wraps every problem New finds in its options.
 	ErrInvalidOption = errors.New("emulator: invalid option")
+	// ErrDataDirInUse is returned by New when another emulator, running
+	// now, uses the data directory.
+	ErrDataDirInUse = errors.New("emulator: data dir in use by another running emulator")
 )
 
 // apiError is an error answered on the wire: an AWS error code, a message and

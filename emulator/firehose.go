@@ -63,12 +63,26 @@ func (s *Server) serveFirehose(w http.ResponseWriter, r *http.Request, op string
 		return
 	}
 	body := bodyBuf.Bytes()
+	var sf scriptedOutcome
+	if err == nil {
+		sf = s.applyScriptedFault(w, r, op)
+		if sf.stop {
+			return
+		}
+		if sf.err != nil {
+			err = sf.err
+		}
+		if sf.lost {
+			defer dropConnection(w)
+			w = &discardingWriter{header: make(http.Header)}
+		}
+	}
 	if err == nil {
 		switch op {
 		case "PutRecordBatch":
-			err = s.putRecordBatch(w, body)
+			err = s.putRecordBatch(w, body, sf.forced)
 		case "PutRecord":
-			err = s.putRecord(w, body)
+			err = s.putRecord(w, body, sf.forced)
 		case "CreateDeliveryStream":
 			err = s.createDeliveryStream(w, body)
 		case "DescribeDeliveryStream":
@@ -100,7 +114,11 @@ func (s *Server) serveFirehose(w http.ResponseWriter, r *http.Request, op string
 
 // sleepLatency waits the injected latency; false if the client went away.
 func (s *Server) sleepLatency(r *http.Request) bool {
-	d := s.cfg.faults.Latency
+	return sleepContext(r, s.cfg.faults.Latency)
+}
+
+// sleepContext waits d; false if the client went away first.
+func sleepContext(r *http.Request, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
@@ -161,15 +179,17 @@ func putBodyBuffer(b *bytes.Buffer) {
 // back with putBodyBuffer once the handler is done with it, error or not.
 // A body over the size cap can only be a batch over 4 MiB.
 func readBody(r *http.Request) (*bytes.Buffer, error) {
+	// The buffer grows as bytes arrive, never from Content-Length: a client
+	// that declares 12 MiB and sends one byte holds one byte.
 	buf := bodyPool.Get().(*bytes.Buffer)
-	if n := r.ContentLength; n > 0 {
-		buf.Grow(int(min(n, maxRequestBody)) + bytes.MinRead)
-	}
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		buf.Reset()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return buf, invalidArgument(messageRecordsTooLarge)
+		}
+		if errors.Is(err, errOverloaded) {
+			return buf, serviceUnavailable(messageServiceUnavailab)
 		}
 		return buf, serializationError("could not read the request body")
 	}
@@ -229,7 +249,7 @@ type putRecordBatchInput struct {
 	Records            []struct{ Data []byte }
 }
 
-func (s *Server) putRecord(w http.ResponseWriter, body []byte) error {
+func (s *Server) putRecord(w http.ResponseWriter, body []byte, forced recordOutcome) error {
 	start := s.cfg.now()
 	var in putRecordInput
 	if err := decodeFirehose(body, &in); err != nil {
@@ -253,7 +273,7 @@ func (s *Server) putRecord(w http.ResponseWriter, body []byte) error {
 	}
 	records := [][]byte{in.Record.Data}
 	outcomes := []recordOutcome{outcomeOK}
-	res, err := s.accept(st, start, records, outcomes)
+	res, err := s.accept(st, start, records, outcomes, forced)
 	if err != nil {
 		return err
 	}
@@ -279,7 +299,7 @@ func (s *Server) putRecord(w http.ResponseWriter, body []byte) error {
 	return nil
 }
 
-func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte) error {
+func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte, forced recordOutcome) error {
 	start := s.cfg.now()
 	sc := getBatchScratch()
 	defer putBatchScratch(sc)
@@ -320,7 +340,7 @@ func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte) error {
 	outcomes := slices.Grow(sc.outcomes[:0], n)[:n]
 	clear(outcomes)
 	sc.outcomes = outcomes
-	res, err := s.accept(st, start, records, outcomes)
+	res, err := s.accept(st, start, records, outcomes, forced)
 	if err != nil {
 		return err
 	}
@@ -347,9 +367,12 @@ type acceptResult struct {
 }
 
 // accept runs the quotas and record faults over records and appends the
-// accepted ones to the stream's buffer, all under the stream's lock, then
-// emits the incoming metrics. outcomes must be all outcomeOK on entry.
-func (s *Server) accept(st *stream, now time.Time, records [][]byte, outcomes []recordOutcome) (acceptResult, error) {
+// accepted ones to the stream's spool, all under the stream's lock, then
+// emits the incoming metrics. outcomes must be all outcomeOK on entry;
+// forced, unless outcomeOK, fails every record with that outcome (a
+// scripted fault). When accept returns without error the accepted records
+// are in the spool (and synced, with SyncWrites): the answer may go out.
+func (s *Server) accept(st *stream, now time.Time, records [][]byte, outcomes []recordOutcome, forced recordOutcome) (acceptResult, error) {
 	res := acceptResult{requestAdmitted: true}
 	st.mu.Lock()
 	if st.closed {
@@ -360,19 +383,43 @@ func (s *Server) accept(st *stream, now time.Time, records [][]byte, outcomes []
 		return res, s.streamNotFound(st.name)
 	}
 	throttled := 0
-	if st.quota != nil {
-		throttled, res.requestAdmitted = st.quota.admit(now, records, outcomes)
+	if forced != outcomeOK {
+		for i := range outcomes {
+			outcomes[i] = forced
+		}
+	} else {
+		if st.quota != nil {
+			throttled, res.requestAdmitted = st.quota.admit(now, records, outcomes)
+		}
+		s.faults.recordFaults(outcomes)
 	}
-	s.faults.recordFaults(outcomes)
 	for i, rec := range records {
 		if outcomes[i] != outcomeOK {
 			continue
 		}
-		st.appendLocked(now, rec)
 		res.accepted++
 		res.acceptedBytes += len(rec)
 	}
+	var (
+		sp  *spool
+		end int64
+	)
+	if res.accepted > 0 {
+		var err error
+		sp, end, err = st.appendLocked(now, records, outcomes)
+		if err != nil {
+			st.mu.Unlock()
+			s.log.Error("emulator: spool a request", slog.String("stream", st.name), slog.Any("error", err))
+			return res, serviceUnavailable(messageServiceUnavailab)
+		}
+	}
 	st.flushAfterAppendLocked() // unlocks st.mu
+	if sp != nil && st.sync {
+		if err := sp.syncTo(end); err != nil {
+			s.log.Error("emulator: sync a request", slog.String("stream", st.name), slog.Any("error", err))
+			return res, serviceUnavailable(messageServiceUnavailab)
+		}
+	}
 
 	samples := make([]sample, 0, 7)
 	samples = append(samples, sample{name: "ThrottledRecords", value: float64(throttled), unit: unitCount})
@@ -542,12 +589,12 @@ func parseDestination(c *s3DestinationConfigJSON, field string, extended bool) (
 	default:
 		return d, invalidArgument(fmt.Sprintf("the emulator writes uncompressed files only; CompressionFormat %s is not supported", c.CompressionFormat))
 	}
-	for _, p := range []string{c.Prefix, c.ErrorOutputPrefix} {
-		if strings.Contains(p, "!{") {
-			return d, invalidArgument(fmt.Sprintf("the emulator does not evaluate prefix expressions (!{...}): %q", p))
+	for _, p := range []struct{ field, value string }{{"prefix", c.Prefix}, {"errorOutputPrefix", c.ErrorOutputPrefix}} {
+		if n := len(p.value); n > maxPrefixLength {
+			return d, validationError(fmt.Sprintf("1 validation error detected: Value at '%s.%s' failed to satisfy constraint: Member must have length less than or equal to %d", field, p.field, maxPrefixLength))
 		}
-		if strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || slices.Contains(strings.Split(p, "/"), "..") {
-			return d, invalidArgument(fmt.Sprintf("the emulator refuses a prefix that leaves the bucket directory: %q", p))
+		if strings.Contains(p.value, "!{") {
+			return d, invalidArgument(fmt.Sprintf("the emulator does not evaluate prefix expressions (!{...}): %q", p.value))
 		}
 	}
 	return d, nil
@@ -605,20 +652,14 @@ func (s *Server) createDeliveryStream(w http.ResponseWriter, body []byte) error 
 	if err != nil {
 		return err
 	}
-	now := s.cfg.now()
-	st := &stream{
-		name: in.DeliveryStreamName, arn: s.streamARN(in.DeliveryStreamName), typ: in.DeliveryStreamType,
-		createdAt: now, dest: dest,
-		dims:    []dimension{{Name: "DeliveryStreamName", Value: in.DeliveryStreamName}},
-		dataDir: s.cfg.dataDir, now: s.cfg.now, metrics: s.metrics, log: s.log,
-		tags: make(map[string]string),
+	if err := validateObjectPath(s.cfg.dataDir, dest); err != nil {
+		return err
 	}
+	tags := make(map[string]string, len(in.Tags))
 	for _, t := range in.Tags {
-		st.tags[t.Key] = derefString(t.Value)
+		tags[t.Key] = derefString(t.Value)
 	}
-	if !s.cfg.quotasOff {
-		st.quota = newStreamQuota(s.cfg.effectiveQuotas())
-	}
+	st := s.newStream(in.DeliveryStreamName, in.DeliveryStreamType, s.cfg.now(), dest, tags)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -630,6 +671,12 @@ func (s *Server) createDeliveryStream(w http.ResponseWriter, body []byte) error 
 	}
 	s.streams[st.name] = st
 	s.mu.Unlock()
+	if err := s.saveStreams(); err != nil {
+		s.mu.Lock()
+		delete(s.streams, st.name)
+		s.mu.Unlock()
+		return err
+	}
 	s.log.Debug("emulator: created stream", slog.String("stream", st.name), slog.String("bucket", dest.bucket))
 	return writeFirehoseValue(w, map[string]string{"DeliveryStreamARN": st.arn})
 }
@@ -774,6 +821,9 @@ func (s *Server) deleteDeliveryStream(w http.ResponseWriter, body []byte) error 
 		s.mu.Unlock()
 		return fmt.Errorf("flush before delete: %w", err)
 	}
+	if err := s.saveStreams(); err != nil {
+		return err
+	}
 	s.log.Debug("emulator: deleted stream", slog.String("stream", st.name))
 	return writeFirehoseValue(w, struct{}{})
 }
@@ -824,6 +874,9 @@ func (s *Server) tagDeliveryStream(w http.ResponseWriter, body []byte) error {
 		st.tags[t.Key] = derefString(t.Value)
 	}
 	st.mu.Unlock()
+	if err := s.saveStreams(); err != nil {
+		return err
+	}
 	return writeFirehoseValue(w, struct{}{})
 }
 
@@ -837,5 +890,8 @@ func (s *Server) untagDeliveryStream(w http.ResponseWriter, body []byte) error {
 		delete(st.tags, k)
 	}
 	st.mu.Unlock()
+	if err := s.saveStreams(); err != nil {
+		return err
+	}
 	return writeFirehoseValue(w, struct{}{})
 }

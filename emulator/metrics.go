@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"container/list"
 	"math"
 	"slices"
 	"strings"
@@ -92,6 +93,7 @@ type series struct {
 	dims      []dimension // sorted by name
 	unit      string
 	minutes   map[int64]*aggregate // unix second of the minute's start
+	recent    *list.Element        // its place in metricStore.byUse
 }
 
 type pendingSample struct {
@@ -113,6 +115,12 @@ type metricStore struct {
 	mu      sync.Mutex
 	series  map[seriesKey]*series
 	pending []pendingSample
+
+	// maxSeries caps len(series) (0: no cap); byUse orders the series
+	// from least to most recently written (values are seriesKey), so the
+	// one to forget is at the front.
+	maxSeries int
+	byUse     list.List
 }
 
 func newMetricStore(now func() time.Time, delay time.Duration) *metricStore {
@@ -166,8 +174,15 @@ func (m *metricStore) storeLocked(namespace string, dims []dimension, at time.Ti
 	key := seriesKey{namespace: namespace, name: name, dims: dimKey}
 	s, ok := m.series[key]
 	if !ok {
+		if m.maxSeries > 0 && len(m.series) >= m.maxSeries {
+			oldest := m.byUse.Front()
+			delete(m.series, m.byUse.Remove(oldest).(seriesKey))
+		}
 		s = &series{namespace: namespace, name: name, dims: sorted, unit: unit, minutes: make(map[int64]*aggregate)}
+		s.recent = m.byUse.PushBack(key)
 		m.series[key] = s
+	} else {
+		m.byUse.MoveToBack(s.recent)
 	}
 	minute := at.Truncate(time.Minute).Unix()
 	b, ok := s.minutes[minute]

@@ -14,10 +14,46 @@
 //
 //	srv, err := emulator.New(emulator.DataDir(dir))
 //	url, err := srv.Start("127.0.0.1:0")
-//	defer srv.Close(ctx) // flushes every buffer to disk
+//	defer srv.Close(ctx) // delivers every buffered record
 //
-// Nothing accepted is ever lost: every record answered as a success is in a
-// file once Flush or Close returns.
+// # Durability
+//
+// Nothing acknowledged is ever lost. Each accepted request is appended to
+// its stream's spool file under DIR/.emulator/spool before it is answered,
+// so the buffering hints cost disk, not memory, and a killed process (even
+// SIGKILL) keeps every record it acknowledged. The stream definitions are
+// kept in DIR/.emulator/streams.json. New on a data directory a previous
+// emulator used recreates its streams and delivers its leftover spools as
+// objects, each exactly once. SyncWrites adds an fsync before each answer
+// (shared by concurrent requests), for records that must survive a machine
+// crash as well. Flush and Close deliver every spool now.
+//
+// # Limits
+//
+// Request bodies are read as they arrive, against a budget of bytes held at
+// once, with read timeouts and a cap on open connections; the CloudWatch
+// series kept are capped too (see Limits). Past a limit the emulator
+// answers ServiceUnavailableException, which the SDKs retry.
+//
+// # Faults
+//
+// FaultConfig injects random faults at fixed rates. Control scripts exact
+// ones at run time, like kfake's ControlKey: the next N calls of an
+// operation fail whole, fail every record, lose their response after the
+// records are delivered, lose their connection before anything is
+// accepted, or wait.
+//
+//	srv.Control(emulator.FailNext("PutRecordBatch", 3, emulator.FaultInternalFailure))
+//
+// Tests in other languages use the same control over HTTP:
+//
+//	POST   /_emulator/faults  {"faults":[{"operation":"PutRecordBatch","times":3,"action":"fail","code":"InternalFailure"}]}
+//	GET    /_emulator/faults  the scripted faults not yet used up
+//	DELETE /_emulator/faults  drop them
+//	GET    /_emulator/stats   open connections, requests in flight, body bytes held
+//
+// The actions are fail, fail-records, lose-response, drop-connection and
+// delay (with "delay":"250ms"); see Fault.
 package emulator
 
 import (
@@ -30,6 +66,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -89,11 +126,17 @@ type config struct {
 	region       string
 	accountID    string
 	now          func() time.Time
+	limits       Limits
+	syncWrites   bool
 }
 
-// DataDir sets the directory the delivered files go to; it is created if
-// needed. Default: a new directory made with os.MkdirTemp, which is kept
-// after Close so users can look at the files (DataDir tells where).
+// DataDir sets the directory the delivered files go to, and where the
+// emulator keeps its state (DIR/.emulator: the stream definitions and the
+// spools of buffered records); it is created if needed. An emulator started
+// on a directory a previous one used has the same streams and delivers what
+// that one acknowledged but had not yet written. Default: a new directory
+// made with os.MkdirTemp, which is kept after Close so users can look at
+// the files (DataDir tells where).
 func DataDir(dir string) Option {
 	return func(c *config) { c.dataDir = dir; c.dataDirSet = true }
 }
@@ -181,6 +224,9 @@ func (c *config) validate() error {
 	if c.logger == nil {
 		errs = append(errs, errors.New("logger is nil"))
 	}
+	if err := c.limits.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidOption, errors.Join(errs...))
 	}
@@ -202,13 +248,21 @@ func (c *config) effectiveQuotas() QuotaConfig {
 }
 
 // Server is an emulated Firehose + CloudWatch endpoint. It implements
-// http.Handler; Start serves it on a listener. Create it with New and always
-// Close it: Close writes every buffered record to disk.
+// http.Handler; Start serves it on a listener. Create it with New and Close
+// it: Close writes every buffered record as an object (a Server that is
+// not closed leaves them in its spools, for the next New on its data
+// directory).
 type Server struct {
 	cfg     config
+	limits  Limits // cfg.limits with the defaults filled in
 	log     *slog.Logger
 	metrics *metricStore
 	faults  *faultInjector
+	script  faultScript
+	load    serverLoad
+
+	persistMu sync.Mutex // serialises saveStreams
+	lock      *os.File   // holds the data directory's lock until Close
 
 	mu      sync.RWMutex
 	streams map[string]*stream
@@ -224,7 +278,8 @@ type Server struct {
 
 var _ http.Handler = (*Server)(nil)
 
-// New returns a Server configured by opts, with its data directory created
+// New returns a Server configured by opts, with its data directory created,
+// the streams and spooled records of a previous emulator on it recovered,
 // and its interval flusher running. It serves nothing until Start or until it
 // is mounted as an http.Handler.
 func New(opts ...Option) (*Server, error) {
@@ -251,14 +306,38 @@ func New(opts ...Option) (*Server, error) {
 		}
 		cfg.dataDir = dir
 	}
+	lock, err := lockDataDir(cfg.stateDir())
+	if err != nil {
+		return nil, err
+	}
+	limits := cfg.limits.withDefaults()
 	s := &Server{
 		cfg:        cfg,
+		limits:     limits,
 		log:        cfg.logger,
 		metrics:    newMetricStore(cfg.now, cfg.metricsDelay),
 		faults:     newFaultInjector(cfg.faults),
 		streams:    make(map[string]*stream),
 		stopTicker: make(chan struct{}),
 		tickerDone: make(chan struct{}),
+		lock:       lock,
+	}
+	s.metrics.maxSeries = limits.MaxMetricSeries
+	if err := s.loadStreams(); err != nil {
+		_ = lock.Close()
+		return nil, err
+	}
+	// Objects half written when a previous emulator died; the lock says
+	// none is being written now.
+	if parts, err := filepath.Glob(filepath.Join(cfg.dataDir, ".tmp", "part-*")); err == nil {
+		for _, p := range parts {
+			_ = os.Remove(p)
+		}
+	}
+	if err := s.recoverSpools(cfg.spoolDir()); err != nil {
+		// What could not be delivered stays in the spool directory for the
+		// next start; the streams serve meanwhile.
+		s.log.Error("emulator: deliver the records of a previous run", slog.Any("error", err))
 	}
 	go s.flushOnInterval()
 	return s, nil
@@ -283,9 +362,12 @@ func (s *Server) Start(addr string) (string, error) {
 	}
 	s.httpSrv = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: s.limits.ReadHeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	ln = &limitListener{Listener: ln, load: &s.load, max: int64(s.limits.MaxConnections)}
 	s.url = "http://" + ln.Addr().String()
 	srv := s.httpSrv
 	go func() {
@@ -349,6 +431,9 @@ func (s *Server) Close(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
+		if err := s.lock.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("emulator: release the data dir: %w", err))
+		}
 		s.closeErr = errors.Join(errs...)
 	})
 	return s.closeErr
@@ -407,6 +492,11 @@ const (
 // ServeHTTP routes Firehose (AWS JSON 1.1, by X-Amz-Target) and CloudWatch
 // (AWS JSON 1.0 by X-Amz-Target, rpc-v2-cbor by URL path) requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer s.limitRequest(w, r)()
+	if strings.HasPrefix(r.URL.Path, controlPathPrefix) {
+		s.serveControl(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "the emulator answers POST requests of the Firehose and CloudWatch APIs", http.StatusMethodNotAllowed)
 		return

@@ -31,11 +31,16 @@ type emulatorOptions struct {
 	FaultLostResponseRate  float64
 	FaultLatency           time.Duration
 	MetricsDelay           time.Duration
+	Fsync                  bool
+	MaxConnections         int
+	MaxInFlightBytes       int64
+	BodyReadTimeout        time.Duration
+	MaxMetricSeries        int
 }
 
 func (o *emulatorOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Addr, "addr", "127.0.0.1:4566", "address to listen on (loopback unless you mean to expose it)")
-	fs.StringVar(&o.DataDir, "data-dir", "", "directory for the delivered files, DIR/<bucket>/<prefix>YYYY/MM/DD/HH/... (default: a new temporary directory, kept)")
+	fs.StringVar(&o.DataDir, "data-dir", "", "directory for the delivered objects (DIR/<bucket>/<prefix>YYYY/MM/DD/HH/...) and the emulator's state (DIR/.emulator: streams and spooled records); restarting on the same directory keeps the streams and delivers what was acknowledged (default: a new temporary directory, kept)")
 	fs.StringVar(&o.Quota, "quota", "default", "per-stream quotas: default (us-east-1 DirectPut: 500,000 records/s, 2,000 requests/s, 5 MiB/s) or none")
 	fs.IntVar(&o.QuotaRecordsPerSecond, "quota-records-per-second", 0, "records/s quota per stream (default 500000)")
 	fs.IntVar(&o.QuotaRequestsPerSecond, "quota-requests-per-second", 0, "Put requests/s quota per stream (default 2000)")
@@ -46,6 +51,11 @@ func (o *emulatorOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.FaultLostResponseRate, "fault-lost-response-rate", 0, "probability (0 to 1) that a Put request is delivered but its connection dropped unanswered")
 	fs.DurationVar(&o.FaultLatency, "fault-latency", 0, "delay before every Firehose answer")
 	fs.DurationVar(&o.MetricsDelay, "metrics-delay", 0, "how long after a request its CloudWatch datapoints become readable")
+	fs.BoolVar(&o.Fsync, "fsync", false, "fsync every acknowledged write before answering, so records survive a machine crash too (a killed emulator loses nothing either way)")
+	fs.IntVar(&o.MaxConnections, "max-connections", 0, "open connections at most; more are answered 503 (default 1024)")
+	fs.Int64Var(&o.MaxInFlightBytes, "max-in-flight-bytes", 0, "request body bytes held at once; a request past it is answered ServiceUnavailableException (default 268435456)")
+	fs.DurationVar(&o.BodyReadTimeout, "body-read-timeout", 0, "time allowed to read a request body (default 1m0s)")
+	fs.IntVar(&o.MaxMetricSeries, "max-metric-series", 0, "CloudWatch metric series kept; past it the least recently written is forgotten (default 100000)")
 }
 
 // serverOptions turns the flags into emulator options.
@@ -85,7 +95,16 @@ func (o *emulatorOptions) serverOptions(fs *pflag.FlagSet) ([]emulator.Option, e
 			Latency:          o.FaultLatency,
 		}),
 		emulator.MetricsDelay(o.MetricsDelay),
+		emulator.ServerLimits(emulator.Limits{
+			MaxConnections:   o.MaxConnections,
+			MaxInFlightBytes: o.MaxInFlightBytes,
+			BodyReadTimeout:  o.BodyReadTimeout,
+			MaxMetricSeries:  o.MaxMetricSeries,
+		}),
 	)
+	if o.Fsync {
+		opts = append(opts, emulator.SyncWrites())
+	}
 	return opts, nil
 }
 
@@ -102,7 +121,23 @@ writes delivered records like the S3 destination does, under the data directory:
   DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>
 
 Point any client at it with --endpoint-url http://127.0.0.1:4566 (or AWS_ENDPOINT_URL) and fake
-credentials. On SIGINT or SIGTERM it writes every buffered record to disk and exits 0.`,
+credentials. On SIGINT or SIGTERM it writes every buffered record to disk and exits 0.
+
+Durable: every record it acknowledges is first appended to a spool file under DIR/.emulator, and
+the stream definitions are kept in DIR/.emulator/streams.json. Killed (even with SIGKILL) and
+started again on the same --data-dir, it describes the same streams and delivers every record it
+acknowledged. --fsync extends that to a machine crash.
+
+Bounded: bodies are read as they arrive against --max-in-flight-bytes, with --body-read-timeout,
+and at most --max-connections connections are open; a client cannot make it run out of memory.
+
+Faults on request: the --fault-* flags inject random faults; tests script exact ones at run time
+over HTTP (GET/POST/DELETE /_emulator/faults):
+
+  curl -X POST URL/_emulator/faults -d '{"faults":[{"operation":"PutRecordBatch","times":3,"action":"fail","code":"InternalFailure"}]}'
+
+Actions: fail, fail-records, lose-response, drop-connection, delay (with "delay":"2s").
+GET /_emulator/stats shows the open connections, requests in flight and body bytes held.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEmulatorWithFlags(cmd.Context(), g, opts, cmd.Flags())

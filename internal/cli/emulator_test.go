@@ -3,13 +3,17 @@ package cli
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,10 +44,12 @@ func TestEmulatorFlags(t *testing.T) {
 			args: []string{"--addr", "127.0.0.1:0", "--data-dir", "/tmp/x", "--quota-records-per-second", "10",
 				"--quota-requests-per-second", "2", "--quota-bytes-per-second", "1000", "--fault-seed", "7",
 				"--fault-request-error-rate", "0.1", "--fault-record-error-rate", "0.2", "--fault-lost-response-rate", "0.3",
-				"--fault-latency", "20ms", "--metrics-delay", "2m"},
+				"--fault-latency", "20ms", "--metrics-delay", "2m", "--fsync", "--max-connections", "50",
+				"--max-in-flight-bytes", "1000000", "--body-read-timeout", "5s", "--max-metric-series", "10"},
 			want: emulatorOptions{Addr: "127.0.0.1:0", DataDir: "/tmp/x", Quota: "default", QuotaRecordsPerSecond: 10,
 				QuotaRequestsPerSecond: 2, QuotaBytesPerSecond: 1000, FaultSeed: 7, FaultRequestErrorRate: 0.1,
-				FaultRecordErrorRate: 0.2, FaultLostResponseRate: 0.3, FaultLatency: 20 * time.Millisecond, MetricsDelay: 2 * time.Minute},
+				FaultRecordErrorRate: 0.2, FaultLostResponseRate: 0.3, FaultLatency: 20 * time.Millisecond, MetricsDelay: 2 * time.Minute,
+				Fsync: true, MaxConnections: 50, MaxInFlightBytes: 1_000_000, BodyReadTimeout: 5 * time.Second, MaxMetricSeries: 10},
 		},
 		{
 			name: "quota none",
@@ -93,6 +99,8 @@ func TestRunEmulatorRefusesBadOptions(t *testing.T) {
 		{name: "rate over 1", opts: emulatorOptions{Addr: "127.0.0.1:0", Quota: "default", FaultRecordErrorRate: 1.5}},
 		{name: "negative latency", opts: emulatorOptions{Addr: "127.0.0.1:0", Quota: "default", FaultLatency: -time.Second}},
 		{name: "negative quota", opts: emulatorOptions{Addr: "127.0.0.1:0", Quota: "default", QuotaBytesPerSecond: -1}},
+		{name: "negative connection cap", opts: emulatorOptions{Addr: "127.0.0.1:0", Quota: "default", MaxConnections: -1}},
+		{name: "negative body timeout", opts: emulatorOptions{Addr: "127.0.0.1:0", Quota: "default", BodyReadTimeout: -time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,4 +256,137 @@ func (o *emulatorOutput) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.String()
+}
+
+// cliChildDirEnv makes TestEmulatorChildProcess run `firehose emulator`
+// on the directory it names, as a process of its own.
+const cliChildDirEnv = "FIREHOSE_CLI_TEST_EMULATOR_DIR"
+
+// TestEmulatorChildProcess is not a test: it is the emulator process of
+// TestEmulatorCommandSurvivesSIGKILL, run from the test binary.
+func TestEmulatorChildProcess(t *testing.T) {
+	dir := os.Getenv(cliChildDirEnv)
+	if dir == "" {
+		t.Skip("runs only as the emulator process of TestEmulatorCommandSurvivesSIGKILL")
+	}
+	os.Exit(Main(context.Background(), []string{"emulator", "--addr", "127.0.0.1:0", "--data-dir", dir, "--quota", "none"},
+		Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
+		Signals(func(c chan<- os.Signal) { signal.Notify(c, os.Interrupt, syscall.SIGTERM) })))
+}
+
+// startEmulatorProcess runs `firehose emulator --data-dir dir` in a process
+// of its own and returns it with its URL.
+func startEmulatorProcess(t *testing.T, dir string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestEmulatorChildProcess$")
+	cmd.Env = append(os.Environ(), cliChildDirEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the emulator process: %v", err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no listening line: %v", err)
+	}
+	m := regexp.MustCompile(`^emulator listening on (http://127\.0\.0\.1:\d+), data in `).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("listening line %q", line)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return cmd, m[1]
+}
+
+// `firehose emulator` killed with SIGKILL after acknowledging records, then
+// started again on the same --data-dir: the stream is still there and every
+// acknowledged record is delivered exactly once.
+func TestEmulatorCommandSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts emulator processes")
+	}
+	dir := t.TempDir()
+	first, url := startEmulatorProcess(t, dir)
+	client := func(url string) *firehose.Client {
+		return firehose.NewFromConfig(aws.Config{
+			Region:           "us-east-1",
+			Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
+			BaseEndpoint:     aws.String(url),
+			HTTPClient:       &awsconf.BufferedClient{BuildableClient: awshttp.NewBuildableClient()},
+			RetryMaxAttempts: 1, // a retried batch would be delivered twice
+		})
+	}
+	fh := client(url)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := fh.CreateDeliveryStream(ctx, &firehose.CreateDeliveryStreamInput{
+		DeliveryStreamName: aws.String("kill"),
+		ExtendedS3DestinationConfiguration: &types.ExtendedS3DestinationConfiguration{
+			BucketARN: aws.String("arn:aws:s3:::kill-bucket"), RoleARN: aws.String("arn:aws:iam::000000000000:role/r"),
+			BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(128), IntervalInSeconds: aws.Int32(900)},
+		},
+	})
+	if err != nil {
+		t.Fatalf("CreateDeliveryStream: %v", err)
+	}
+	const batches, perBatch = 20, 500
+	for b := range batches {
+		recs := make([]types.Record, perBatch)
+		for i := range recs {
+			recs[i] = types.Record{Data: fmt.Appendf(nil, "id-%02d-%03d\n", b, i)}
+		}
+		out, err := fh.PutRecordBatch(ctx, &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("kill"), Records: recs})
+		if err != nil || aws.ToInt32(out.FailedPutCount) != 0 {
+			t.Fatalf("PutRecordBatch: %v (%d failed)", err, aws.ToInt32(out.FailedPutCount))
+		}
+	}
+	if err := first.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+
+	second, url := startEmulatorProcess(t, dir)
+	fh = client(url)
+	if _, err := fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String("kill")}); err != nil {
+		t.Fatalf("the stream is gone after the restart: %v", err)
+	}
+	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Wait(); err != nil {
+		t.Fatalf("the emulator process after SIGTERM: %v, want exit 0", err)
+	}
+	seen := make(map[string]int)
+	err = filepath.WalkDir(filepath.Join(dir, "kill-bucket"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		for line := range strings.Lines(string(b)) {
+			seen[line]++
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read delivered objects: %v", err)
+	}
+	bad := 0
+	for b := range batches {
+		for i := range perBatch {
+			if seen[fmt.Sprintf("id-%02d-%03d\n", b, i)] != 1 {
+				bad++
+			}
+		}
+	}
+	if bad != 0 || len(seen) != batches*perBatch {
+		t.Errorf("%d of %d records missing or duplicated (%d distinct lines delivered)", bad, batches*perBatch, len(seen))
+	}
 }
