@@ -48,8 +48,11 @@ func runMetrics(ctx context.Context, g *globalOptions, opts metricsOptions) erro
 	if opts.Stream == "" {
 		return usageErrorf("--stream is required")
 	}
-	if opts.Since <= 0 || opts.Period < time.Minute || opts.Period%time.Minute != 0 {
-		return usageErrorf("--since must be positive and --period a multiple of 1m")
+	if opts.Since <= 0 {
+		return usageErrorf("--since %s: must be positive", opts.Since)
+	}
+	if opts.Period < time.Minute || opts.Period%time.Minute != 0 {
+		return usageErrorf("--period %s: must be a whole number of minutes (1m, 5m, ...)", opts.Period)
 	}
 	awsOpts := g.awsOptions()
 	awsOpts.CloudWatchProtocol = opts.CloudWatchProtocol

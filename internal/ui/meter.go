@@ -26,9 +26,8 @@ type Counts struct {
 	Retries int64
 
 	// Done is the old name of Delivered + Failed, read only when Delivered
-	// and Failed are both zero.
-	//
-	// Deprecated: set Delivered and Failed.
+	// and Failed are both zero. It stays until the send pipeline sets
+	// Delivered and Failed; do not use it in new code.
 	Done int64
 }
 

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/firehose-tools/firehose/internal/ui"
+)
+
+// Values of --output.
+const (
+	outputText = "text"
+	outputJSON = "json"
+)
+
+// Values offered by shell completion (and accepted by the commands).
+var (
+	outputFormats      = []string{outputText, outputJSON}
+	logFormats         = []string{"text", "json"}
+	logLevels          = []string{"debug", "info", "warn", "error"}
+	cloudWatchProtocol = []string{"auto", "cbor", "json"}
+	// sendFormats are the input formats of put, replay and scenario.
+	sendFormats = []string{"auto", "json", "ndjson", "text"}
+	// generateFormats are the output formats of generate.
+	generateFormats = []string{"json", "ndjson"}
+)
+
+func checkOutput(v string) error {
+	switch v {
+	case outputText, outputJSON:
+		return nil
+	}
+	return usageErrorf("--output %q: want text or json", v)
+}
+
+// jsonOutput reports whether --output json asks for one JSON document on
+// stdout instead of text for people.
+func (g *globalOptions) jsonOutput() bool { return g.Output == outputJSON }
+
+// writeSummary shows a run's summary once: the table on stderr for people,
+// or, with --output json, one JSON document on stdout for scripts.
+func (g *globalOptions) writeSummary(sum ui.Summary) error {
+	if g.jsonOutput() {
+		return ui.RenderSummaryJSON(g.stdio.Out, sum)
+	}
+	return ui.RenderSummary(g.console, sum)
+}
+
+// registerCompletions offers the values of the flags that take one of a
+// few words, wherever such a flag is defined: --output, --log-format and
+// --log-level on the root, --cloudwatch-protocol and --format on the
+// commands that have them (--format of generate is registered there).
+func registerCompletions(root *cobra.Command) {
+	fixed := func(values []string) cobra.CompletionFunc {
+		return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+	}
+	for name, values := range map[string][]string{"output": outputFormats, "log-format": logFormats, "log-level": logLevels} {
+		_ = root.RegisterFlagCompletionFunc(name, fixed(values))
+	}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for name, values := range map[string][]string{"cloudwatch-protocol": cloudWatchProtocol, "format": sendFormats} {
+			if c.LocalNonPersistentFlags().Lookup(name) == nil {
+				continue
+			}
+			if _, ok := c.GetFlagCompletionFunc(name); ok {
+				continue
+			}
+			_ = c.RegisterFlagCompletionFunc(name, fixed(values))
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// awsFlags are the global flags that only commands calling AWS use.
+var awsFlags = []string{"region", "profile", "endpoint-url", "request-timeout"}
+
+// unusedFlags lists, per command, the global flags its help leaves out
+// because the command does not use them.
+var unusedFlags = map[string][]string{
+	"generate": append([]string{"output"}, awsFlags...),
+	"version":  append([]string{"log-format", "log-level"}, awsFlags...),
+	// The emulator takes its region from --region, and is the endpoint.
+	"emulator": {"output", "profile", "endpoint-url", "request-timeout"},
+}
+
+// hideUnusedFlags makes the help of the commands in unusedFlags leave out
+// the global flags they do not use.
+func hideUnusedFlags(root *cobra.Command) {
+	defaultHelp := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		var hidden []*pflag.Flag
+		for _, name := range unusedFlags[c.Name()] {
+			if f := root.PersistentFlags().Lookup(name); f != nil && !f.Hidden {
+				f.Hidden = true
+				hidden = append(hidden, f)
+			}
+		}
+		defaultHelp(c, args)
+		for _, f := range hidden {
+			f.Hidden = false
+		}
+	})
+}
+
+// suggestFlag adds "did you mean --stream?" to an unknown-flag error when a
+// flag of cmd is a small edit away from the one typed.
+func suggestFlag(cmd *cobra.Command, err error) error {
+	const prefix = "unknown flag: --"
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return err
+	}
+	typed := strings.TrimPrefix(msg, prefix)
+	best, bestDist := "", 3 // suggest within two edits
+	visit := func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		d := editDistance(typed, f.Name)
+		if 2*d > len(typed) { // "--nope" is not a typo of "--pack"
+			return
+		}
+		if d < bestDist || (d == bestDist && best != "" && f.Name < best) {
+			best, bestDist = f.Name, d
+		}
+	}
+	cmd.Flags().VisitAll(visit)
+	cmd.InheritedFlags().VisitAll(visit)
+	if best == "" {
+		return err
+	}
+	return fmt.Errorf("%w (did you mean --%s?)", err, best)
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
