@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 )
 
@@ -28,7 +29,10 @@ var sensitiveKeys = map[string]bool{
 	"secret_access_key": true, "session_token": true, "access_key_id": true, "authorization": true,
 }
 
-// New returns a logger writing to w.
+// New returns a logger writing to w: lines of key=value pairs for "text",
+// one JSON object per line for "json" (durations in seconds, as numbers).
+// Give it the ui.Console that the progress display shares, so that log
+// lines are printed above a live progress area.
 func New(w io.Writer, o Options) (*slog.Logger, error) {
 	level, err := ParseLevel(o.Level)
 	if err != nil {
@@ -39,6 +43,8 @@ func New(w io.Writer, o Options) (*slog.Logger, error) {
 	case "", "text":
 		return slog.New(slog.NewTextHandler(w, ho)), nil
 	case "json":
+		r := ho.ReplaceAttr
+		ho.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr { return durationSeconds(r(groups, a)) }
 		return slog.New(slog.NewJSONHandler(w, ho)), nil
 	default:
 		return nil, fmt.Errorf("%w: --log-format %q: want text or json", ErrBadOption, o.Format)
@@ -82,6 +88,15 @@ func isCredential(key string) bool {
 		return true
 	}
 	return false
+}
+
+// durationSeconds writes a time.Duration as a number of seconds (to the
+// microsecond) for JSON logs, where slog would write integer nanoseconds.
+func durationSeconds(a slog.Attr) slog.Attr {
+	if a.Value.Kind() != slog.KindDuration {
+		return a
+	}
+	return slog.Float64(a.Key, math.Round(a.Value.Duration().Seconds()*1e6)/1e6)
 }
 
 // Discard is a logger that drops everything.
