@@ -16,9 +16,9 @@ type Counts struct {
 	// Bytes counts payload bytes delivered.
 	Bytes int64
 	// InputBytes is how far into the input the reader got, in bytes of the
-	// file as stored (compressed bytes for a compressed file); with
-	// ProgressOptions.TotalBytes it gives the percentage when the record
-	// count is unknown. Zero: unknown (Bytes is used instead).
+	// file as stored (compressed bytes for a compressed file: the records
+	// reader's InputOffset); with ProgressOptions.TotalBytes it gives the
+	// percentage and ETA when the record count is unknown.
 	InputBytes int64
 	// Throttled counts Firehose records refused with "Slow down.".
 	Throttled int64
@@ -107,10 +107,10 @@ func (m *meter) fraction(c Counts) float64 {
 	switch {
 	case m.totalRecords > 0:
 		f = float64(c.Delivered+c.Failed) / float64(m.totalRecords)
-	case m.totalBytes > 0 && c.InputBytes > 0:
-		f = float64(c.InputBytes) / float64(m.totalBytes)
 	case m.totalBytes > 0:
-		f = float64(c.Bytes) / float64(m.totalBytes)
+		// Delivered bytes are no measure of the input read: a JSON array
+		// has white space, a compressed file is smaller than its records.
+		f = float64(c.InputBytes) / float64(m.totalBytes)
 	default:
 		return -1
 	}

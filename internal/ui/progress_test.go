@@ -81,9 +81,9 @@ func TestMeter(t *testing.T) {
 			},
 		},
 		{
-			name: "byte total from delivered bytes", totalBytes: 10_000,
+			name: "byte total without the input offset: 0%", totalBytes: 10_000,
 			steps: []step{
-				{at: 1, c: Counts{Delivered: 10, Bytes: 1_000}, rate: 10, percent: 10, eta: 9 * time.Second},
+				{at: 1, c: Counts{Delivered: 10, Bytes: 1_000}, rate: 10, percent: 0, eta: -1},
 			},
 		},
 		{
@@ -206,5 +206,54 @@ func TestConsoleWithoutArea(t *testing.T) {
 	}
 	if buf.String() != "line\n" {
 		t.Errorf("got %q", buf.String())
+	}
+}
+
+// TestLiveText: the rows of the live area, exactly.
+func TestLiveText(t *testing.T) {
+	tests := []struct {
+		name                   string
+		s                      snapshot
+		total                  int64
+		head, stats, compacted string
+	}{
+		{
+			name:      "records total, running",
+			s:         snapshot{Counts: Counts{Delivered: 333224, Bytes: 28 << 20, Throttled: 628, Retries: 629, Failed: 2}, Rate: 46737.4, ByteRate: 3.9 * (1 << 20), Percent: 16.6, ETA: 36 * time.Second, Elapsed: 7 * time.Second},
+			total:     2_000_000,
+			head:      " 16.6%  ETA 36s",
+			stats:     "  333,224 of 2,000,000 records delivered, 28.0 MiB  46,737 rec/s, 3.9 MiB/s  throttled 628  retries 629  failed 2",
+			compacted: "  333,224 rec  28.0 MiB  46,737 rec/s  throttled 628  retries 629  failed 2",
+		},
+		{
+			name:      "done",
+			s:         snapshot{Counts: Counts{Delivered: 10}, Percent: 100, ETA: 0, Elapsed: 187 * time.Second},
+			total:     10,
+			head:      "100.0%  in 3m07s",
+			stats:     "  10 of 10 records delivered, 0 B  0 rec/s, 0 B/s  throttled 0  retries 0  failed 0",
+			compacted: "  10 rec  0 B  0 rec/s",
+		},
+		{
+			name:      "no total: elapsed only",
+			s:         snapshot{Counts: Counts{Delivered: 5}, Rate: 0.5, Percent: -1, ETA: -1, Elapsed: 42 * time.Second},
+			head:      "42s",
+			stats:     "  5 records delivered, 0 B  0.50 rec/s, 0 B/s  throttled 0  retries 0  failed 0",
+			compacted: "  5 rec  0 B  0.50 rec/s",
+		},
+		{
+			name: "pace unknown",
+			s:    snapshot{Percent: 0, ETA: -1}, total: 10,
+			head:      "  0.0%  ETA -",
+			stats:     "  0 of 10 records delivered, 0 B  0 rec/s, 0 B/s  throttled 0  retries 0  failed 0",
+			compacted: "  0 rec  0 B  0 rec/s",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lt := newLiveText(tc.s, tc.total)
+			if lt.head != tc.head || lt.stats != tc.stats || lt.compact != tc.compacted {
+				t.Errorf("got\n%q\n%q\n%q\nwant\n%q\n%q\n%q", lt.head, lt.stats, lt.compact, tc.head, tc.stats, tc.compacted)
+			}
+		})
 	}
 }

@@ -94,23 +94,38 @@ func (p *Progress) Stop() {
 
 // liveText is what the decorators draw, replaced at every poll.
 type liveText struct {
-	head  string // percentage and ETA, after the bar
-	stats string // the second row
+	head    string // percentage and ETA, after the bar
+	stats   string // the second row
+	compact string // the second row for narrow terminals
+}
+
+func newLiveText(s snapshot, total int64) *liveText {
+	return &liveText{head: headText(s), stats: statsText(s, total), compact: compactStatsText(s)}
 }
 
 func (p *Progress) runBar(console *Console, o ProgressOptions) {
 	defer close(p.done)
 	m := newMeter(time.Now(), o.Total, o.TotalBytes)
 	known := m.fraction(Counts{}) >= 0
+	running := func(s snapshot) snapshot {
+		// The input can be read to its end (or the last record counted)
+		// before the run is over: 100% is for the final frame only.
+		s.Percent = min(s.Percent, 99.9)
+		return s
+	}
 	var text atomic.Pointer[liveText]
-	snap := m.update(time.Now(), o.Poll())
-	text.Store(&liveText{head: headText(snap), stats: statsText(snap, o.Total)})
+	snap := running(m.update(time.Now(), o.Poll()))
+	text.Store(newLiveText(snap, o.Total))
 
 	area := mpb.New(mpb.WithOutput(console.stream()), mpb.WithRefreshRate(refreshInterval))
 	label := decor.Any(func(decor.Statistics) string { return truncate(o.Label, 32) }, decor.WCSyncSpaceR)
 	head := decor.Any(func(decor.Statistics) string { return text.Load().head })
 	stats := mpb.BarFillerFunc(func(w io.Writer, st decor.Statistics) error {
-		_, err := io.WriteString(w, truncate(text.Load().stats, st.AvailableWidth)+"\n")
+		line := text.Load().stats
+		if runewidth.StringWidth(line) > st.AvailableWidth {
+			line = text.Load().compact
+		}
+		_, err := io.WriteString(w, truncate(line, st.AvailableWidth)+"\n")
 		return err
 	})
 	var style mpb.BarFillerBuilder = mpb.SpinnerStyle()
@@ -138,8 +153,8 @@ func (p *Progress) runBar(console *Console, o ProgressOptions) {
 	for {
 		select {
 		case now := <-tick.C:
-			snap := m.update(now, o.Poll())
-			text.Store(&liveText{head: headText(snap), stats: statsText(snap, o.Total)})
+			snap := running(m.update(now, o.Poll()))
+			text.Store(newLiveText(snap, o.Total))
 			// Below the last step: a bar at its total stops redrawing.
 			bar.SetCurrent(min(fill(snap), barSteps-1))
 			continue
@@ -148,7 +163,7 @@ func (p *Progress) runBar(console *Console, o ProgressOptions) {
 		break
 	}
 	snap = m.update(time.Now(), o.Poll())
-	text.Store(&liveText{head: headText(snap), stats: statsText(snap, o.Total)})
+	text.Store(newLiveText(snap, o.Total))
 	if known && snap.Percent < 100 {
 		bar.SetCurrent(fill(snap))
 		bar.Abort(false) // stopped early: keep it drawn where it stopped
@@ -192,6 +207,22 @@ func statsText(s snapshot, total int64) string {
 	b.WriteString(FormatByteRate(s.ByteRate))
 	fmt.Fprintf(&b, "  throttled %s  retries %s  failed %s",
 		FormatCount(s.Throttled), FormatCount(s.Retries), FormatCount(s.Failed))
+	return b.String()
+}
+
+// compactStatsText is statsText in about 80 columns: no total (the
+// percentage shows it), no byte rate, and zero counts left out.
+func compactStatsText(s snapshot) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %s rec  %s  %s", FormatCount(s.Delivered), FormatBytes(s.Bytes), FormatRate(s.Rate, "rec"))
+	for _, c := range []struct {
+		name string
+		n    int64
+	}{{"throttled", s.Throttled}, {"retries", s.Retries}, {"failed", s.Failed}} {
+		if c.n != 0 {
+			fmt.Fprintf(&b, "  %s %s", c.name, FormatCount(c.n))
+		}
+	}
 	return b.String()
 }
 
