@@ -220,55 +220,63 @@ func FormatValue(v float64) string {
 	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }
 
-// jsonReport is the document RenderJSON writes.
-type jsonReport struct {
+// ReportJSON is the document RenderJSON writes; a command that prints
+// more than the report (the scenario) embeds it in its own document.
+type ReportJSON struct {
 	Stream        string       `json:"stream"`
 	Start         time.Time    `json:"start"`
 	End           time.Time    `json:"end"`
 	PeriodSeconds int64        `json:"period_seconds"`
-	Metrics       []jsonSeries `json:"metrics"`
+	Metrics       []SeriesJSON `json:"metrics"`
 	ClientSide    *ClientSide  `json:"client_side,omitempty"`
 }
 
-type jsonSeries struct {
-	Name       string      `json:"name"`
-	Stat       string      `json:"stat"`
-	Total      *float64    `json:"total"` // null without datapoints
-	Datapoints []jsonPoint `json:"datapoints"`
+// SeriesJSON is one metric of a ReportJSON.
+type SeriesJSON struct {
+	Name string `json:"name"`
+	Stat string `json:"stat"`
+	// Total is null without datapoints.
+	Total      *float64    `json:"total"`
+	Datapoints []PointJSON `json:"datapoints"`
 }
 
-type jsonPoint struct {
+// PointJSON is one datapoint of a SeriesJSON.
+type PointJSON struct {
 	Timestamp time.Time `json:"timestamp"`
 	Value     float64   `json:"value"`
 }
 
-// RenderJSON writes r as one indented JSON document for scripts: the
-// stream, the range (RFC 3339, UTC), the period in seconds, and per metric
-// its statistic, total (null without datapoints) and every datapoint,
-// oldest first; with cs.Known, the client-side counts as "client_side".
-func RenderJSON(w io.Writer, r Report, cs ClientSide) error {
-	doc := jsonReport{
+// JSON returns r as a ReportJSON: the stream, the range (UTC), the period
+// in seconds, and per metric its statistic, total (nil without datapoints)
+// and every datapoint, oldest first; with cs.Known, the client-side counts.
+func (r Report) JSON(cs ClientSide) ReportJSON {
+	doc := ReportJSON{
 		Stream: r.Stream, Start: r.Start.UTC(), End: r.End.UTC(),
 		PeriodSeconds: int64(r.period() / time.Second),
-		Metrics:       make([]jsonSeries, 0, len(r.Series)),
+		Metrics:       make([]SeriesJSON, 0, len(r.Series)),
 	}
 	for _, s := range r.Series {
-		js := jsonSeries{Name: s.Name, Stat: s.Stat, Datapoints: make([]jsonPoint, 0, len(s.Values))}
+		js := SeriesJSON{Name: s.Name, Stat: s.Stat, Datapoints: make([]PointJSON, 0, len(s.Values))}
 		if s.HasData {
 			total := math.Round(s.Total*1000) / 1000
 			js.Total = &total
 		}
 		for i, v := range s.Values {
-			js.Datapoints = append(js.Datapoints, jsonPoint{Timestamp: s.Timestamps[i].UTC(), Value: v})
+			js.Datapoints = append(js.Datapoints, PointJSON{Timestamp: s.Timestamps[i].UTC(), Value: v})
 		}
 		doc.Metrics = append(doc.Metrics, js)
 	}
 	if cs.Known {
 		doc.ClientSide = &cs
 	}
+	return doc
+}
+
+// RenderJSON writes r.JSON(cs) as one indented JSON document, for scripts.
+func RenderJSON(w io.Writer, r Report, cs ClientSide) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(r.JSON(cs)); err != nil {
 		return fmt.Errorf("write metrics report: %w", err)
 	}
 	return nil
