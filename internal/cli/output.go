@@ -41,12 +41,18 @@ func checkOutput(v string) error {
 func (g *globalOptions) jsonOutput() bool { return g.Output == outputJSON }
 
 // writeSummary shows a run's summary once: the table on stderr for people,
-// or, with --output json, one JSON document on stdout for scripts.
+// or, with --output json, one JSON document on stdout for scripts. With
+// --log-format json the table goes to stdout, so that stderr stays JSON
+// lines for log shippers.
 func (g *globalOptions) writeSummary(sum ui.Summary) error {
-	if g.jsonOutput() {
+	switch {
+	case g.jsonOutput():
 		return ui.RenderSummaryJSON(g.stdio.Out, sum)
+	case strings.EqualFold(g.LogFormat, "json"):
+		return ui.RenderSummary(g.stdio.Out, sum)
+	default:
+		return ui.RenderSummary(g.console, sum)
 	}
-	return ui.RenderSummary(g.console, sum)
 }
 
 // registerCompletions offers the values of the flags that take one of a

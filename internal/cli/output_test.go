@@ -20,17 +20,19 @@ func TestWriteSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		output            string
+		output, logFormat string
 		wantOut, wantErr  string
 		wantJSONDelivered int64
 	}{
-		{output: outputText, wantErr: table.String()},
-		{output: outputJSON, wantJSONDelivered: 3},
+		{output: outputText, logFormat: "text", wantErr: table.String()},
+		{output: outputText, logFormat: "json", wantOut: table.String()}, // stderr stays JSON lines
+		{output: outputJSON, logFormat: "text", wantJSONDelivered: 3},
+		{output: outputJSON, logFormat: "json", wantJSONDelivered: 3},
 	}
 	for _, tc := range tests {
-		t.Run(tc.output, func(t *testing.T) {
+		t.Run(tc.output+" with "+tc.logFormat+" logs", func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			g := &globalOptions{Output: tc.output, stdio: Stdio{Out: &out, Err: &errOut}, console: ui.NewConsole(&errOut)}
+			g := &globalOptions{Output: tc.output, LogFormat: tc.logFormat, stdio: Stdio{Out: &out, Err: &errOut}, console: ui.NewConsole(&errOut)}
 			if err := g.writeSummary(sum); err != nil {
 				t.Fatal(err)
 			}
@@ -47,8 +49,8 @@ func TestWriteSummary(t *testing.T) {
 				}
 				return
 			}
-			if out.Len() != 0 || errOut.String() != tc.wantErr {
-				t.Errorf("stdout %q\nstderr %q\nwant stderr %q", out.String(), errOut.String(), tc.wantErr)
+			if out.String() != tc.wantOut || errOut.String() != tc.wantErr {
+				t.Errorf("stdout %q\nstderr %q\nwant %q and %q", out.String(), errOut.String(), tc.wantOut, tc.wantErr)
 			}
 		})
 	}
