@@ -90,9 +90,11 @@ func TestLiveAreaInTmux(t *testing.T) {
 			screen := func() []string {
 				return strings.Split(strings.TrimRight(tmux("capture-pane", "-p"), "\n"), "\n")
 			}
-			// Wait until more log lines were written than the pane has rows.
+			// Wait until more log lines were written than the pane has rows,
+			// on a whole frame: the area is redrawn with two writes (erase,
+			// then draw), which a capture can fall between.
 			lines := waitFor(t, screen, func(l []string) bool {
-				return len(l) >= size.h-1 && lastLogLine(l) > size.h+5
+				return len(l) >= size.h-1 && lastLogLine(l) > size.h+5 && barRE.MatchString(l[len(l)-2])
 			})
 			checkLive(t, lines, size.w, size.h, false)
 
