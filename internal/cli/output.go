@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/firehose-tools/firehose/internal/ui"
+	"github.com/firehose-tools/firehose/producer"
 )
 
 // Values of --output.
@@ -52,6 +56,56 @@ func (g *globalOptions) writeSummary(sum ui.Summary) error {
 		return ui.RenderSummary(g.stdio.Out, sum)
 	default:
 		return ui.RenderSummary(g.console, sum)
+	}
+}
+
+// progressInput names an input for the progress display (its base name, or
+// "stdin" for "" and "-") and gives its size in bytes when it is a regular
+// file (0 otherwise: a pipe, a device, a path that cannot be read).
+func progressInput(path string) (label string, size int64) {
+	if path == "" || path == "-" {
+		return "stdin", 0
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().IsRegular() {
+		size = info.Size()
+	}
+	return filepath.Base(path), size
+}
+
+// startSendProgress shows the progress of one send phase of p, counted from
+// now: a live area on a terminal stderr (log lines above it), else a
+// progress log line every few seconds. input is the path being read ("" or
+// "-" for stdin); totalRecords is the number of records the phase will
+// settle, 0 when unknown; inputOffset, when not nil, is how many bytes of
+// the input file have been read (the records reader's InputOffset), which
+// with the file's size gives the percentage and ETA. Stop the returned
+// display before printing anything else.
+func (g *globalOptions) startSendProgress(ctx context.Context, p *producer.Producer, input string, totalRecords int64, inputOffset func() int64) *ui.Progress {
+	o := sendProgressOptions(p.Stats, input, totalRecords, inputOffset)
+	o.LogInterval = g.progressInterval
+	return ui.StartProgress(ctx, g.console, g.logger, o)
+}
+
+// sendProgressOptions are the progress options of startSendProgress, with
+// the counts taken from stats from now on.
+func sendProgressOptions(stats func() producer.Stats, input string, totalRecords int64, inputOffset func() int64) ui.ProgressOptions {
+	label, size := progressInput(input)
+	before := ui.CountsFromStats(stats())
+	var offsetBefore int64
+	if inputOffset != nil {
+		offsetBefore = inputOffset()
+	} else {
+		size = 0 // a size without an offset to compare gives no percentage
+	}
+	return ui.ProgressOptions{
+		Label: label, Total: totalRecords, TotalBytes: max(size-offsetBefore, 0),
+		Poll: func() ui.Counts {
+			c := ui.CountsFromStats(stats()).Sub(before)
+			if inputOffset != nil {
+				c.InputBytes = inputOffset() - offsetBefore
+			}
+			return c
+		},
 	}
 }
 

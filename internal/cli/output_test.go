@@ -2,10 +2,18 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
@@ -54,4 +62,123 @@ func TestWriteSummary(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestProgressInput(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "app.log")
+	if err := os.WriteFile(file, []byte("0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path  string
+		label string
+		size  int64
+	}{
+		{"", "stdin", 0},
+		{"-", "stdin", 0},
+		{file, "app.log", 10},
+		{dir, filepath.Base(dir), 0},
+		{filepath.Join(dir, "missing.ndjson"), "missing.ndjson", 0},
+	}
+	for _, tc := range tests {
+		label, size := progressInput(tc.path)
+		if label != tc.label || size != tc.size {
+			t.Errorf("progressInput(%q) = %q, %d; want %q, %d", tc.path, label, size, tc.label, tc.size)
+		}
+	}
+}
+
+// TestSendProgressOptions: a phase counts from its start, in records and
+// in bytes of the input read.
+func TestSendProgressOptions(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "big.ndjson")
+	if err := os.WriteFile(file, make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := producer.Stats{Delivered: 100, DeadLettered: 2, Rejected: 1, Bytes: 900, ThrottledRecords: 5, Retries: 6}
+	offset := int64(200)
+	o := sendProgressOptions(func() producer.Stats { return st }, file, 0, func() int64 { return offset })
+	if o.Label != "big.ndjson" || o.Total != 0 || o.TotalBytes != 800 {
+		t.Fatalf("options %+v", o)
+	}
+	st = producer.Stats{Delivered: 150, DeadLettered: 3, Rejected: 1, Bytes: 1400, ThrottledRecords: 5, Retries: 9}
+	offset = 600
+	want := ui.Counts{Delivered: 50, Failed: 1, Bytes: 500, InputBytes: 400, Throttled: 0, Retries: 3}
+	if got := o.Poll(); got != want {
+		t.Errorf("Poll = %+v, want %+v", got, want)
+	}
+	if o := sendProgressOptions(func() producer.Stats { return st }, file, 100, nil); o.TotalBytes != 0 || o.Total != 100 || o.Poll().InputBytes != 0 {
+		t.Errorf("without an offset: %+v", o)
+	}
+}
+
+// TestStartSendProgress: off a terminal, a send phase logs progress lines
+// counting what the producer delivered since the phase began, named after
+// the input, with the percentage from the bytes read (99.9 at most until
+// the phase ends: the whole file is read before the last record settles).
+func TestStartSendProgress(t *testing.T) {
+	const stream = "progress-stream"
+	endpoint, _ := startEmulatorBackend(t, stream)
+	p, err := producer.New(firehose.NewFromConfig(testAWSConfig(endpoint)), stream, producer.Linger(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	ctx := context.Background()
+	if err := p.Send(ctx, producer.SliceSource([]producer.Record{{Seq: 1, Data: []byte(`{"before":1}`)}})); err != nil {
+		t.Fatal(err)
+	}
+
+	input := filepath.Join(t.TempDir(), "events.ndjson")
+	if err := os.WriteFile(input, make([]byte, 400), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errOut syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&errOut, nil))
+	g := &globalOptions{console: ui.NewConsole(&errOut), logger: logger, progressInterval: 10 * time.Millisecond}
+	var offset atomic.Int64 // the reader's InputOffset, set as if it read the file
+	progress := g.startSendProgress(ctx, p, input, 0, offset.Load)
+	recs := make([]producer.Record, 20)
+	for i := range recs {
+		recs[i] = producer.Record{Seq: int64(i + 2), Data: []byte(`{"n":1}`)}
+	}
+	offset.Store(400)
+	if err := p.Send(ctx, producer.SliceSource(recs)); err != nil {
+		t.Fatal(err)
+	}
+	// Wait (bounded) for a line that has seen the whole phase.
+	var last map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && (last == nil || last["delivered"] != float64(20)) {
+		lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+		last = nil
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+			last = nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	progress.Stop()
+	if last == nil || last["msg"] != "progress" || last["input"] != "events.ndjson" || last["delivered"] != float64(20) ||
+		last["failed"] != float64(0) || last["percent"] != 99.9 || last["bytes"] != float64(20*8) {
+		t.Errorf("last progress line %v\nall:\n%s", last, errOut.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -47,6 +47,9 @@ type globalOptions struct {
 	console *ui.Console
 	logger  *slog.Logger
 	signals *signalState
+	// progressInterval is the time between progress log lines off a
+	// terminal (0: ui.DefaultLogInterval); tests shorten it.
+	progressInterval time.Duration
 }
 
 func (g *globalOptions) addFlags(fs *pflag.FlagSet) {

@@ -107,12 +107,6 @@ func (p *Progress) runBar(console *Console, o ProgressOptions) {
 	defer close(p.done)
 	m := newMeter(time.Now(), o.Total, o.TotalBytes)
 	known := m.fraction(Counts{}) >= 0
-	running := func(s snapshot) snapshot {
-		// The input can be read to its end (or the last record counted)
-		// before the run is over: 100% is for the final frame only.
-		s.Percent = min(s.Percent, 99.9)
-		return s
-	}
 	var text atomic.Pointer[liveText]
 	snap := running(m.update(time.Now(), o.Poll()))
 	text.Store(newLiveText(snap, o.Total))
@@ -172,6 +166,14 @@ func (p *Progress) runBar(console *Console, o ProgressOptions) {
 	}
 	area.Wait() // the last frame and the lines written before it
 	console.detach()
+}
+
+// running caps the percentage of a phase under way at 99.9: the input can
+// be read to its end (or the last record counted) before the phase is over,
+// so 100% is for the final frame only.
+func running(s snapshot) snapshot {
+	s.Percent = min(s.Percent, 99.9)
+	return s
 }
 
 // headText is what follows the bar: the percentage and the ETA, or the
@@ -244,7 +246,7 @@ func (p *Progress) runLog(ctx context.Context, logger *slog.Logger, o ProgressOp
 	for {
 		select {
 		case now := <-tick.C:
-			snap := m.update(now, o.Poll())
+			snap := running(m.update(now, o.Poll()))
 			logger.LogAttrs(ctx, slog.LevelInfo, "progress", progressAttrs(o, snap, last, now)...)
 			last = sample{at: now, delivered: snap.Delivered, bytes: snap.Bytes}
 		case <-p.stop:
