@@ -58,11 +58,12 @@ func RenderSummary(w io.Writer, s Summary) error {
 		{"dead-lettered", fmt.Sprint(s.DeadLettered)},
 		{"rejected (bad input)", fmt.Sprint(s.Rejected)},
 		{"accounted", accounted(s)},
-		{"possible duplicates", fmt.Sprintf("%d (sent again after a lost response; AWS may have stored them twice)", s.PossibleDuplicates)},
+		{"possible duplicates", fmt.Sprintf("%d (resent after a lost response)", s.PossibleDuplicates)},
 		{"retries", fmt.Sprint(s.Retries)},
-		{"FailedPutCount (sum of PutRecordBatch responses)", fmt.Sprint(s.FailedPutCount)},
+		{"FailedPutCount", fmt.Sprintf("%d (sum over the responses)", s.FailedPutCount)},
 		{"throttled records", fmt.Sprint(s.ThrottledRecords)},
-		{"API calls", fmt.Sprintf("PutRecord %d, PutRecordBatch %d, failed as a whole %d", s.PutRecordCalls, s.PutRecordBatchCalls, s.RequestErrors)},
+		{"API calls", fmt.Sprintf("PutRecord %d, PutRecordBatch %d", s.PutRecordCalls, s.PutRecordBatchCalls)},
+		{"API calls failed whole", fmt.Sprint(s.RequestErrors)},
 		{"elapsed", elapsedText(s.Elapsed)},
 		{"throughput", FormatRate(perSec(float64(s.Delivered)), "records") + ", " + FormatByteRate(perSec(float64(s.Bytes)))},
 		{"latency p50 / p99", fmt.Sprintf("%s / %s", s.LatencyP50.Round(time.Microsecond), s.LatencyP99.Round(time.Microsecond))},
@@ -87,8 +88,8 @@ func RenderSummary(w io.Writer, s Summary) error {
 		return err
 	}
 	if s.packHint() {
-		_, err := fmt.Fprintf(w, "hint: the bill counts %.1fx the bytes sent (every record is billed as at least 5 KB);\n"+
-			"      --pack puts many small records into each Firehose record and cuts it\n", s.billedRatio())
+		_, err := fmt.Fprintf(w, "hint: billed %.1fx the bytes sent (every record is billed as at least 5 KB);\n"+
+			"      --pack puts many small records in each Firehose record and cuts that\n", s.billedRatio())
 		return err
 	}
 	return nil

@@ -23,25 +23,26 @@ var someFailed = Summary{
 
 func TestRenderSummaryExact(t *testing.T) {
 	want := `put: s
-  records read                                      10
-  delivered                                         7
-  dead-lettered                                     2
-  rejected (bad input)                              1
-  accounted                                         yes: 10 = 7 + 2 + 1
-  possible duplicates                               0 (sent again after a lost response; AWS may have stored them twice)
-  retries                                           4
-  FailedPutCount (sum of PutRecordBatch responses)  0
-  throttled records                                 2
-  API calls                                         PutRecord 0, PutRecordBatch 3, failed as a whole 0
-  elapsed                                           1.5s
-  throughput                                        4.7 records/s, 600 B/s
-  latency p50 / p99                                 12.346ms / 40ms
-  bytes sent                                        900 in 7 Firehose records
-  billed ingestion (5 KB per record)                35840 bytes (39.8x the bytes sent)
-  requests in flight (settled limit)                12
-  dead-letter file                                  in.deadletter.ndjson
-hint: the bill counts 39.8x the bytes sent (every record is billed as at least 5 KB);
-      --pack puts many small records into each Firehose record and cuts it
+  records read                        10
+  delivered                           7
+  dead-lettered                       2
+  rejected (bad input)                1
+  accounted                           yes: 10 = 7 + 2 + 1
+  possible duplicates                 0 (resent after a lost response)
+  retries                             4
+  FailedPutCount                      0 (sum over the responses)
+  throttled records                   2
+  API calls                           PutRecord 0, PutRecordBatch 3
+  API calls failed whole              0
+  elapsed                             1.5s
+  throughput                          4.7 records/s, 600 B/s
+  latency p50 / p99                   12.346ms / 40ms
+  bytes sent                          900 in 7 Firehose records
+  billed ingestion (5 KB per record)  35840 bytes (39.8x the bytes sent)
+  requests in flight (settled limit)  12
+  dead-letter file                    in.deadletter.ndjson
+hint: billed 39.8x the bytes sent (every record is billed as at least 5 KB);
+      --pack puts many small records in each Firehose record and cuts that
 `
 	var buf bytes.Buffer
 	if err := RenderSummary(&buf, someFailed); err != nil {
@@ -64,7 +65,7 @@ func TestRenderSummary(t *testing.T) {
 			name:      "all delivered",
 			s:         Summary{Stats: producer.Stats{Submitted: 10, Delivered: 10, Bytes: 900, BilledBytes: 10 * 5120, FirehoseRecords: 10}, Elapsed: time.Second},
 			complete:  true,
-			wantLines: []string{"Summary", "accounted", "yes: 10 = 10 + 0 + 0", "51200 bytes (56.9x the bytes sent)", "10 records/s", "hint: the bill counts 56.9x", "--pack"},
+			wantLines: []string{"Summary", "accounted", "yes: 10 = 10 + 0 + 0", "51200 bytes (56.9x the bytes sent)", "10 records/s", "hint: billed 56.9x", "--pack"},
 		},
 		{
 			name:         "packed: no hint",
@@ -83,7 +84,7 @@ func TestRenderSummary(t *testing.T) {
 			name:      "exactly 5x: hint",
 			s:         Summary{Stats: producer.Stats{Submitted: 1, Delivered: 1, Bytes: 1024, BilledBytes: 5120, FirehoseRecords: 1}, Elapsed: time.Second},
 			complete:  true,
-			wantLines: []string{"hint: the bill counts 5.0x"},
+			wantLines: []string{"hint: billed 5.0x"},
 		},
 		{
 			name:      "not accounted",
@@ -173,5 +174,29 @@ func TestRenderSummaryJSON(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", compact.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestRenderSummaryFits80Columns: a big run's table reads in an 80-column
+// terminal without wrapping.
+func TestRenderSummaryFits80Columns(t *testing.T) {
+	big := Summary{
+		Title: "Summary: firehose-common-actions",
+		Stats: producer.Stats{
+			Submitted: 20_000_000, Delivered: 19_999_000, DeadLettered: 900, Rejected: 100, PossibleDuplicates: 12_345,
+			Retries: 1_234_567, FailedPutCount: 1_234_567, ThrottledRecords: 1_234_567, PutRecordCalls: 100,
+			PutRecordBatchCalls: 40_000_000, RequestErrors: 12, FirehoseRecords: 19_999_000, Bytes: 1_770_610_000,
+			BilledBytes: 102_394_880_000, LatencyP50: 1280 * time.Microsecond, LatencyP99: 458752 * time.Microsecond,
+		},
+		Elapsed: 3*time.Hour + 25*time.Minute, DeadLetterPath: "/tmp/sample_records.deadletter.ndjson", ConcurrencyLimit: 24,
+	}
+	var buf bytes.Buffer
+	if err := RenderSummary(&buf, big); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if n := len([]rune(line)); n > 80 {
+			t.Errorf("%d columns: %q", n, line)
+		}
 	}
 }
