@@ -122,14 +122,15 @@ func (p *Progress) runBar(console *Console, o ProgressOptions) {
 		_, err := io.WriteString(w, truncate(line, st.AvailableWidth)+"\n")
 		return err
 	})
-	var style mpb.BarFillerBuilder = mpb.SpinnerStyle()
-	total := int64(0) // a spinner never completes by itself
+	// Without a total, a spinner (one column) then the elapsed time.
+	var style mpb.BarFillerBuilder = mpb.SpinnerStyle().PositionLeft()
+	total, width := int64(0), 1 // a spinner never completes by itself
 	if known {
 		style = mpb.BarStyle().Lbound("[").Filler("=").Tip(">").Padding("-").Rbound("]")
-		total = barSteps
+		total, width = barSteps, barWidth
 	}
 	bar := area.New(total, style,
-		mpb.BarWidth(barWidth),
+		mpb.BarWidth(width),
 		mpb.PrependDecorators(label),
 		mpb.AppendDecorators(head),
 		mpb.BarExtender(stats, false),
