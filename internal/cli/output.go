@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
 )
@@ -57,6 +58,24 @@ func (g *globalOptions) writeSummary(sum ui.Summary) error {
 	default:
 		return ui.RenderSummary(g.console, sum)
 	}
+}
+
+// scenarioJSON is the scenario's --output json document: the run summary
+// and, when it was read, the CloudWatch report.
+type scenarioJSON struct {
+	Summary ui.SummaryJSON        `json:"summary"`
+	Metrics *cwmetrics.ReportJSON `json:"metrics,omitempty"`
+}
+
+// writeScenarioJSON prints the scenario's one JSON document on stdout: the
+// summary, and the metrics report when report is not nil.
+func (g *globalOptions) writeScenarioJSON(sum ui.Summary, report *cwmetrics.Report, cs cwmetrics.ClientSide) error {
+	doc := scenarioJSON{Summary: sum.JSON()}
+	if report != nil {
+		m := report.JSON(cs)
+		doc.Metrics = &m
+	}
+	return ui.WriteJSON(g.stdio.Out, doc)
 }
 
 // progressInput names an input for the progress display (its base name, or

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
+	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
 )
@@ -181,4 +182,38 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestWriteScenarioJSON(t *testing.T) {
+	t0 := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+	sum := ui.Summary{Title: "Summary: s", Stats: producer.Stats{Submitted: 2, Delivered: 2}, Elapsed: time.Second}
+	report := &cwmetrics.Report{Stream: "s", Start: t0, End: t0.Add(time.Minute), Period: time.Minute,
+		Series: []cwmetrics.Series{{Name: "IncomingRecords", Stat: "Sum", Timestamps: []time.Time{t0}, Values: []float64{2}, Total: 2, HasData: true}}}
+	tests := []struct {
+		name   string
+		report *cwmetrics.Report
+		want   string
+	}{
+		{"with metrics", report, `"metrics":{"stream":"s","start":"2025-03-04T10:00:00Z","end":"2025-03-04T10:01:00Z","period_seconds":60,` +
+			`"metrics":[{"name":"IncomingRecords","stat":"Sum","total":2,"datapoints":[{"timestamp":"2025-03-04T10:00:00Z","value":2}]}],` +
+			`"client_side":{"failed_put_count":0,"records_sent":2,"put_record_calls":0,"put_record_batch_calls":1}}}`},
+		{"without metrics", nil, `"pack_suggested":false}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			g := &globalOptions{Output: outputJSON, stdio: Stdio{Out: &out}}
+			if err := g.writeScenarioJSON(sum, tc.report, cwmetrics.ClientSide{Known: true, RecordsSent: 2, PutRecordBatchCalls: 1}); err != nil {
+				t.Fatal(err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, out.Bytes()); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, out.String())
+			}
+			got := compact.String()
+			if !strings.HasPrefix(got, `{"summary":{"title":"Summary: s","records_read":2,"delivered":2,`) || !strings.HasSuffix(got, tc.want) {
+				t.Errorf("got %s\nwant it to end with %s", got, tc.want)
+			}
+		})
+	}
 }
