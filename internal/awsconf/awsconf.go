@@ -7,9 +7,11 @@ package awsconf
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -76,8 +78,20 @@ type Options struct {
 	RequestTimeout time.Duration
 }
 
-// Validate reports option values that cannot work.
+// ErrBadEndpoint is returned by [Options.Validate] for an EndpointURL that
+// is not an http or https URL with a host.
+var ErrBadEndpoint = errors.New("--endpoint-url: want an http:// or https:// URL with a host")
+
+// Validate reports option values that cannot work: an EndpointURL without
+// an http(s) scheme and a host (ErrBadEndpoint), an unknown
+// CloudWatchProtocol (ErrUnknownProtocol).
 func (o Options) Validate() error {
+	if o.EndpointURL != "" {
+		u, err := url.Parse(o.EndpointURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w, such as http://127.0.0.1:4573; got %q", ErrBadEndpoint, o.EndpointURL)
+		}
+	}
 	switch o.CloudWatchProtocol {
 	case "", ProtocolAuto, ProtocolCBOR, ProtocolJSON:
 		return nil

@@ -37,6 +37,7 @@ func newGenerateCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	opts.addFlags(cmd.Flags())
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(generateFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/logging"
+	"github.com/firehose-tools/firehose/internal/ui"
 )
 
 // Stdio holds the streams a command reads and writes; tests pass buffers.
@@ -34,12 +36,20 @@ type globalOptions struct {
 	EndpointURL string
 	LogFormat   string
 	LogLevel    string
+	// Output is how results are printed: "text" (default) or "json".
+	Output string
 	// RequestTimeout bounds one HTTP attempt.
 	RequestTimeout time.Duration
 
-	stdio   Stdio
+	stdio Stdio
+	// console is stderr as the logger and the progress display share it:
+	// while a progress area is live, log lines are printed above it.
+	console *ui.Console
 	logger  *slog.Logger
 	signals *signalState
+	// progressInterval is the time between progress log lines off a
+	// terminal (0: ui.DefaultLogInterval); tests shorten it.
+	progressInterval time.Duration
 }
 
 func (g *globalOptions) addFlags(fs *pflag.FlagSet) {
@@ -48,13 +58,14 @@ func (g *globalOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&g.EndpointURL, "endpoint-url", "", "one endpoint for Firehose, CloudWatch, S3 and IAM, for emulators (default: AWS_ENDPOINT_URL or the AWS endpoints)")
 	fs.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVarP(&g.Output, "output", "o", outputText, "result format: text (tables on stderr, for people) or json (one document on stdout, for scripts)")
 	fs.DurationVar(&g.RequestTimeout, "request-timeout", awsconf.DefaultRequestTimeout, "time limit of one HTTP attempt, response included (a stalled response is retried)")
 }
 
 // Main runs the firehose command line with args (without the program name)
 // and returns the process exit code.
 func Main(ctx context.Context, args []string, stdio Stdio, opts ...MainOption) int {
-	g := &globalOptions{stdio: stdio}
+	g := &globalOptions{stdio: stdio, console: ui.NewConsole(stdio.Err)}
 	for _, o := range opts {
 		o(g)
 	}
@@ -98,18 +109,27 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		Long:          "firehose sends records to an Amazon Data Firehose delivery stream with PutRecord and PutRecordBatch,\nretrying only what failed and losing nothing, and runs the Firehose Common Actions scenario.\nWith no AWS account, `firehose scenario --local` runs everything against the embedded emulator.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       readVersion(debug.ReadBuildInfo).String(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := logging.New(g.stdio.Err, logging.Options{Format: g.LogFormat, Level: g.LogLevel})
+			logger, err := logging.New(g.console, logging.Options{Format: g.LogFormat, Level: g.LogLevel})
 			if err != nil {
 				return usageErrorf("%w", err)
 			}
 			g.logger = logger
+			if err := checkOutput(g.Output); err != nil {
+				return err
+			}
+			if err := (awsconf.Options{EndpointURL: g.EndpointURL}).Validate(); err != nil {
+				return usageErrorf("%w", err)
+			}
 			return nil
 		},
 	}
+	root.SetVersionTemplate("firehose {{.Version}}\n")
 	g.addFlags(root.PersistentFlags())
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%w", err) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageErrorf("%w", suggestFlag(cmd, err)) })
 	root.AddCommand(
+		newVersionCommand(g),
 		newGenerateCommand(g),
 		newScenarioCommand(g),
 		newPutCommand(g),
@@ -119,6 +139,8 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newSetupCommand(g),
 		newTeardownCommand(g),
 	)
+	registerCompletions(root)
+	hideUnusedFlags(root)
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/infra"
+	"github.com/firehose-tools/firehose/internal/ui"
 )
 
 // setupOptions are the flags of `firehose setup`.
@@ -34,7 +35,7 @@ func (o *setupOptions) addFlags(fs *pflag.FlagSet) {
 func newSetupCommand(g *globalOptions) *cobra.Command {
 	var opts setupOptions
 	cmd := &cobra.Command{
-		Use:   "setup --stream NAME --bucket NAME",
+		Use:   "setup --stream NAME --bucket NAME [--output json]",
 		Short: "Create the S3 bucket, IAM role and delivery stream the scenario sends to",
 		Long: `Create an S3 bucket (SSE-S3 encryption, public access blocked), an IAM role Firehose can assume
 with a policy scoped to that bucket and the stream's log group, and a DirectPut delivery stream with an
@@ -69,13 +70,49 @@ func runSetup(ctx context.Context, g *globalOptions, opts setupOptions) error {
 	if errors.Is(err, infra.ErrInvalidOptions) {
 		return usageErrorf("%w", err)
 	}
-	if werr := writeResourceTable(g.stdio.Out, res.Resources(), true); werr != nil && err == nil {
+	if werr := g.writeResources(res.Resources(), true, -1); werr != nil && err == nil {
 		err = werr
 	}
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	return nil
+}
+
+// resourceJSON is one resource in the --output json document of setup and
+// teardown.
+type resourceJSON struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	ARN     string `json:"arn,omitempty"`
+	Status  string `json:"status"`
+	Managed bool   `json:"managed"`
+	Note    string `json:"note,omitempty"`
+}
+
+// writeResources shows the resources handled (those with a status): a table
+// on stdout, or with --output json one document {"resources": [...]} with
+// "objects_deleted" when objectsDeleted is not negative.
+func (g *globalOptions) writeResources(resources []infra.Resource, withARN bool, objectsDeleted int64) error {
+	if !g.jsonOutput() {
+		return writeResourceTable(g.stdio.Out, resources, withARN)
+	}
+	doc := struct {
+		Resources      []resourceJSON `json:"resources"`
+		ObjectsDeleted *int64         `json:"objects_deleted,omitempty"`
+	}{Resources: []resourceJSON{}}
+	for _, r := range resources {
+		if r.Status == "" {
+			continue
+		}
+		doc.Resources = append(doc.Resources, resourceJSON{
+			Kind: string(r.Kind), Name: r.Name, ARN: r.ARN, Status: string(r.Status), Managed: r.Managed, Note: r.Note,
+		})
+	}
+	if objectsDeleted >= 0 {
+		doc.ObjectsDeleted = &objectsDeleted
+	}
+	return ui.WriteJSON(g.stdio.Out, doc)
 }
 
 // infraClients builds the clients setup and teardown need from the global

@@ -77,13 +77,13 @@ func runTeardown(ctx context.Context, g *globalOptions, opts teardownOptions) er
 		// Nothing was deleted: the table would only say "Gone" for all.
 		return fmt.Errorf("teardown: %w", err)
 	}
-	if werr := writeResourceTable(g.stdio.Out, res.Resources(), false); werr != nil && err == nil {
+	if werr := g.writeResources(res.Resources(), false, int64(res.ObjectsDeleted)); werr != nil && err == nil {
 		err = werr
 	}
 	if err != nil {
 		return fmt.Errorf("teardown: %w", err)
 	}
-	if res.ObjectsDeleted > 0 {
+	if res.ObjectsDeleted > 0 && !g.jsonOutput() {
 		fmt.Fprintf(g.stdio.Out, "deleted %d objects from bucket %s\n", res.ObjectsDeleted, opts.Bucket)
 	}
 	return nil

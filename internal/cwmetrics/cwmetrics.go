@@ -81,7 +81,9 @@ type Series struct {
 type Report struct {
 	Stream     string
 	Start, End time.Time
-	Series     []Series
+	// Period is the datapoint period (zero: DefaultPeriod).
+	Period time.Duration
+	Series []Series
 }
 
 // Get returns the series of a metric by name.
@@ -158,7 +160,7 @@ func Fetch(ctx context.Context, api API, q Query) (Report, error) {
 		ScanBy:            types.ScanByTimestampAscending,
 	}
 
-	report := Report{Stream: q.Stream, Start: q.Start, End: q.End, Series: make([]Series, len(Metrics))}
+	report := Report{Stream: q.Stream, Start: q.Start, End: q.End, Period: q.Period, Series: make([]Series, len(Metrics))}
 	byID := make(map[string]*Series, len(Metrics))
 	for i, name := range Metrics {
 		report.Series[i] = Series{Name: name, Stat: StatFor(name)}

@@ -23,15 +23,20 @@ func ExampleRender() {
 	client := cwmetrics.ClientSide{RecordsSent: 5550, PutRecordCalls: 100, PutRecordBatchCalls: 11, Known: true}
 	_ = cwmetrics.Render(os.Stdout, report, client)
 	// Output:
-	// CloudWatch metrics for delivery stream alerts, 2025-03-04T10:00:00Z to 2025-03-04T10:15:00Z
-	// METRIC                STAT     TOTAL   DATAPOINTS
-	// IncomingBytes         Sum      499500  1
-	// IncomingRecords       Sum      5550    2
-	// IncomingPutRequests   Sum      -       no datapoints yet
-	// ThrottledRecords      Sum      -       no datapoints yet
-	// DeliveryToS3.Records  Sum      -       no datapoints yet
-	// DeliveryToS3.Bytes    Sum      -       no datapoints yet
-	// DeliveryToS3.Success  Average  -       no datapoints yet
+	// CloudWatch metrics for delivery stream alerts, 2025-03-04T10:00:00Z to 2025-03-04T10:15:00Z, per minute
+	// METRIC                STAT     TOTAL   DATAPOINTS  CHART 10:00-10:15 UTC
+	// IncomingBytes         Sum      499500  1           █▁▁▁▁▁▁▁▁▁▁▁▁▁▁
+	// IncomingRecords       Sum      5550    2           ▂█▁▁▁▁▁▁▁▁▁▁▁▁▁
+	// IncomingPutRequests   Sum      -       0           no datapoints yet
+	// ThrottledRecords      Sum      -       0           no datapoints yet
+	// DeliveryToS3.Records  Sum      -       0           no datapoints yet
+	// DeliveryToS3.Bytes    Sum      -       0           no datapoints yet
+	// DeliveryToS3.Success  Average  -       0           no datapoints yet
+	//
+	// Per minute (UTC; periods without datapoints left out)
+	//    TIME  IN BYTES  IN RECORDS  PUT REQUESTS  THROTTLED  S3 RECORDS  S3 BYTES  S3 SUCCESS
+	//   10:00    499500         100             -          -           -         -           -
+	//   10:01         -        5450             -          -           -         -           -
 	//
 	// 5 of 7 metrics: no datapoints yet (CloudWatch lags by a few minutes; try `firehose metrics --stream alerts --since 15m` later)
 	//

@@ -2,8 +2,10 @@ package cwmetrics
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,9 +71,11 @@ func TestRender(t *testing.T) {
 			}
 			got := rows(t, out)
 			for _, s := range tc.report.Series {
-				want := []string{s.Stat, FormatValue(s.Total), fmt.Sprint(len(s.Values))}
+				// The first value is a tenth of the second: the lowest
+				// non-zero block, then the full one, then empty minutes.
+				want := []string{s.Stat, FormatValue(s.Total), fmt.Sprint(len(s.Values)), "▂█" + strings.Repeat("▁", 13)}
 				if !s.HasData {
-					want = []string{s.Stat, "-", "no datapoints yet"}
+					want = []string{s.Stat, "-", "0", "no datapoints yet"}
 				}
 				if fmt.Sprint(got[s.Name]) != fmt.Sprint(want) {
 					t.Errorf("row %s = %q, want %q\n%s", s.Name, got[s.Name], want, out)
@@ -112,5 +116,82 @@ func TestRenderWriteError(t *testing.T) {
 	t.Parallel()
 	if err := Render(failingWriter{}, Report{Stream: "s"}, ClientSide{}); err == nil || !strings.Contains(err.Error(), "closed pipe") {
 		t.Errorf("Render to a failing writer = %v, want the write error", err)
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	t.Parallel()
+	nan := math.NaN()
+	tests := []struct {
+		name   string
+		values []float64
+		want   string
+	}{
+		{"empty", nil, ""},
+		{"all zero or missing", []float64{0, nan, 0}, "▁▁▁"},
+		{"ramp", []float64{0, 1, 2, 3, 4, 5, 6, 7}, "▁▂▃▄▅▆▇█"},
+		{"tiny value still shows", []float64{1, 1000}, "▂█"},
+		{"negative as zero", []float64{-5, 5}, "▁█"},
+	}
+	for _, tc := range tests {
+		if got := Sparkline(tc.values); got != tc.want {
+			t.Errorf("%s: Sparkline(%v) = %q, want %q", tc.name, tc.values, got, tc.want)
+		}
+	}
+}
+
+// TestSlots: datapoints land on their period; long ranges fold several
+// periods into a column, summed for Sum and averaged for Average.
+func TestSlots(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	tests := []struct {
+		name     string
+		minutes  int
+		stat     string
+		ts       []time.Time
+		values   []float64
+		maxWidth int
+		want     string
+	}{
+		{"one per minute", 4, "Sum", []time.Time{at(0), at(2)}, []float64{1, 2}, 60, "[1 NaN 2 NaN]"},
+		{"folded, summed", 6, "Sum", []time.Time{at(0), at(1), at(5)}, []float64{1, 2, 4}, 3, "[3 NaN 4]"},
+		{"folded, averaged", 4, "Average", []time.Time{at(0), at(1), at(3)}, []float64{1, 0, 1}, 2, "[0.5 1]"},
+		{"outside the range ignored", 2, "Sum", []time.Time{at(-1), at(1), at(2)}, []float64{9, 1, 9}, 60, "[NaN 1]"},
+	}
+	for _, tc := range tests {
+		r := Report{Start: t0, End: at(tc.minutes), Period: time.Minute}
+		got := fmt.Sprint(r.slots(Series{Stat: tc.stat, Timestamps: tc.ts, Values: tc.values}, tc.maxWidth))
+		if got != tc.want {
+			t.Errorf("%s: slots = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRenderJSON(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC)
+	r := Report{Stream: "alerts", Start: t0, End: t0.Add(2 * time.Minute), Period: time.Minute, Series: []Series{
+		{Name: "IncomingRecords", Stat: "Sum", Timestamps: []time.Time{t0, t0.Add(time.Minute)}, Values: []float64{100, 5450}},
+		{Name: "ThrottledRecords", Stat: "Sum"},
+	}}
+	for i := range r.Series {
+		r.Series[i].finish()
+	}
+	var buf bytes.Buffer
+	if err := RenderJSON(&buf, r, ClientSide{Known: true, RecordsSent: 5550, FailedPutCount: 2}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"stream":"alerts","start":"2025-03-04T10:00:00Z","end":"2025-03-04T10:02:00Z","period_seconds":60,"metrics":[` +
+		`{"name":"IncomingRecords","stat":"Sum","total":5550,"datapoints":[{"timestamp":"2025-03-04T10:00:00Z","value":100},{"timestamp":"2025-03-04T10:01:00Z","value":5450}]},` +
+		`{"name":"ThrottledRecords","stat":"Sum","total":null,"datapoints":[]}],` +
+		`"client_side":{"failed_put_count":2,"records_sent":5550,"put_record_calls":0,"put_record_batch_calls":0}}`
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if compact.String() != want {
+		t.Errorf("got  %s\nwant %s", compact.String(), want)
 	}
 }

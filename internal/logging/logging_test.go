@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewFormatsAndRedaction(t *testing.T) {
@@ -59,5 +60,55 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		if _, err := New(&bytes.Buffer{}, o); !errors.Is(err, ErrBadOption) {
 			t.Errorf("New(%+v) error = %v, want ErrBadOption", o, err)
 		}
+	}
+}
+
+// TestDurationsInJSON: JSON logs carry durations as seconds (numbers);
+// text logs keep Go's duration text.
+func TestDurationsInJSON(t *testing.T) {
+	tests := []struct {
+		format string
+		want   string
+	}{
+		{"json", `"elapsed":23.579,"short":0.000002`},
+		{"text", `elapsed=23.578973015s short=1.5µs`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.format, func(t *testing.T) {
+			var buf bytes.Buffer
+			l, err := New(&buf, Options{Format: tc.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Info("done", "elapsed", 23578973015*time.Nanosecond, "short", 1500*time.Nanosecond)
+			if !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("got %s, want it to contain %s", buf.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestFloatsWithoutNoise: rates and sizes computed in floating point print
+// as people write them.
+func TestFloatsWithoutNoise(t *testing.T) {
+	tests := []struct {
+		format string
+		want   string
+	}{
+		{"text", "rate=40240.9 bytes=3562755 small=0.0001235 ratio=1.5 big=1.5e+20 whole_neg=-2"},
+		{"json", `"rate":40240.9,"bytes":3562755,"small":0.0001235,"ratio":1.5,"big":150000000000000000000,"whole_neg":-2`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.format, func(t *testing.T) {
+			var buf bytes.Buffer
+			l, err := New(&buf, Options{Format: tc.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Info("x", "rate", 40240.899999999994, "bytes", 3.562755e+06, "small", 0.000123456, "ratio", 1.5, "big", 1.5e20, "whole_neg", -2.0)
+			if !strings.Contains(buf.String(), tc.want) {
+				t.Errorf("got %s, want it to contain %s", buf.String(), tc.want)
+			}
+		})
 	}
 }
