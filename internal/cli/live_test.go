@@ -107,12 +107,12 @@ func TestPutSecondSignalStopsAtOnce(t *testing.T) {
 	if time.Since(secondAt) > 5*time.Second {
 		t.Errorf("took %s after the second signal (%s in all): not at once", time.Since(secondAt), time.Since(start))
 	}
-	if !strings.Contains(out, "accounted") || !strings.Contains(out, "yes:") {
-		t.Errorf("summary does not account for every record:\n%s", out)
+	if !strings.Contains(errOut, "accounted") || !strings.Contains(errOut, "yes:") {
+		t.Errorf("summary does not account for every record:\n%s", errOut)
 	}
-	m := regexp.MustCompile(`possible duplicates\s+(\d+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`possible duplicates\s+(\d+)`).FindStringSubmatch(errOut)
 	if m == nil {
-		t.Fatalf("no possible duplicates line:\n%s", out)
+		t.Fatalf("no possible duplicates line:\n%s", errOut)
 	}
 	possible, _ := strconv.Atoi(m[1])
 

@@ -128,9 +128,9 @@ func TestPutSurvivesNetworkFaults(t *testing.T) {
 	if dl := readDeadLetters(t, dlPath); len(dl) != 0 {
 		t.Errorf("%d records dead-lettered; every fault here is retryable", len(dl))
 	}
-	m := regexp.MustCompile(`possible duplicates\s+(\d+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`possible duplicates\s+(\d+)`).FindStringSubmatch(errOut)
 	if m == nil {
-		t.Fatalf("no possible duplicates line:\n%s", out)
+		t.Fatalf("no possible duplicates line:\n%s", errOut)
 	}
 	possible, _ := strconv.Atoi(m[1])
 	extra := len(delivered) - len(want)

@@ -29,10 +29,10 @@ func TestPutPackKeepsOutputIdentical(t *testing.T) {
 		assertExactlyOnce(t, deliveredLines(t, objs), want)
 		outputs[i] = bytes.Join(objs, nil)
 
-		m := regexp.MustCompile(`bytes sent\s+(\d+) in (\d+) Firehose records`).FindStringSubmatch(out)
-		b := regexp.MustCompile(`billed ingestion \(5 KB per record\)\s+(\d+) bytes`).FindStringSubmatch(out)
+		m := regexp.MustCompile(`bytes sent\s+(\d+) in (\d+) Firehose records`).FindStringSubmatch(errOut)
+		b := regexp.MustCompile(`billed ingestion \(5 KB per record\)\s+(\d+) bytes`).FindStringSubmatch(errOut)
 		if m == nil || b == nil {
-			t.Fatalf("summary lacks bytes/billed lines:\n%s", out)
+			t.Fatalf("summary lacks bytes/billed lines:\n%s", errOut)
 		}
 		sent, _ := strconv.ParseFloat(m[1], 64)
 		fhRecords, _ := strconv.Atoi(m[2])

@@ -31,6 +31,9 @@ type sendSpec struct {
 	includeRejected bool
 	extra           []producer.Option
 	awsOptions      *awsconf.Options // nil: the global flags'
+	// quietSummary leaves the summary to the caller (the scenario's
+	// --output json prints it with the metrics in one document).
+	quietSummary bool
 }
 
 // sendRun is one run of the send pipeline: input (with its checkpoint when
@@ -192,25 +195,14 @@ func (r *sendRun) settled(res producer.RecordResult) {
 	r.ckpt.settled(res.Seq)
 }
 
-// label names the input in the progress display.
-func (r *sendRun) label() string {
-	if r.spec.input == "" || r.spec.input == "-" {
-		return "stdin"
+// send sends what the input still holds with PutRecordBatch, with
+// progress: the percentage and ETA come from the bytes read of the file.
+func (r *sendRun) send(ctx context.Context) error {
+	var offset func() int64
+	if r.async == nil {
+		offset = r.reader.InputOffset
 	}
-	return r.spec.input
-}
-
-// send sends what the input still holds with PutRecordBatch, with progress.
-func (r *sendRun) send(ctx context.Context, label string) error {
-	before := r.p.Stats()
-	progress := ui.StartProgress(ctx, r.g.stdio.Err, r.g.logger, ui.ProgressOptions{Label: label, Total: -1, Poll: func() ui.Counts {
-		st := r.p.Stats()
-		return ui.Counts{
-			Done:    st.Delivered + st.DeadLettered + st.Rejected - before.Delivered - before.DeadLettered - before.Rejected,
-			Failed:  st.DeadLettered + st.Rejected - before.DeadLettered - before.Rejected,
-			Retries: st.Retries,
-		}
-	}})
+	progress := r.g.startSendProgress(ctx, r.p, r.spec.input, 0, offset)
 	err := r.p.Send(ctx, r.src)
 	progress.Stop()
 	return err
@@ -233,7 +225,7 @@ func (r *sendRun) finish(ctx context.Context, sendErr error) (ui.Summary, error)
 	}
 	r.closeInput()
 	st := r.p.Stats()
-	sum := ui.Summary{Title: r.spec.title, Stats: st, Elapsed: time.Since(r.start), DeadLetterPath: r.sink.Path()}
+	sum := ui.Summary{Title: r.spec.title, Stats: st, Elapsed: time.Since(r.start), DeadLetterPath: r.sink.Path(), Packed: r.spec.opts.Pack}
 	if r.ckpt != nil {
 		complete := sendErr == nil && ctx.Err() == nil && st.Unsent == 0
 		if err := r.ckpt.finish(complete); err != nil {
@@ -250,8 +242,10 @@ func (r *sendRun) finish(ctx context.Context, sendErr error) (ui.Summary, error)
 	if r.maybeDelivered > 0 {
 		fmt.Fprintf(r.g.stdio.Out, "resent %d record(s) whose earlier outcome was unknown: they may now be stored twice\n", r.maybeDelivered)
 	}
-	if err := renderSummary(r.g.stdio.Out, r.g.logger, sum); err != nil {
-		return sum, err
+	if !r.spec.quietSummary {
+		if err := r.g.writeSummary(sum); err != nil {
+			return sum, err
+		}
 	}
 	return sum, outcome(sum, sendErrFor(sendErr, r.ckpt != nil))
 }

@@ -49,6 +49,6 @@ func runPut(ctx context.Context, g *globalOptions, opts putOptions) error {
 	if err != nil {
 		return err
 	}
-	_, err = run.finish(ctx, run.send(ctx, run.label()))
+	_, err = run.finish(ctx, run.send(ctx))
 	return err
 }

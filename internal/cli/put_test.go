@@ -123,8 +123,8 @@ func TestPutBadInput(t *testing.T) {
 					t.Errorf("dead letter with unexpected source %q", src)
 				}
 			}
-			if len(tc.wantReasons) > 0 && !strings.Contains(out, "accounted") {
-				t.Errorf("summary lacks the accounting line:\n%s", out)
+			if len(tc.wantReasons) > 0 && !strings.Contains(errOut, "accounted") {
+				t.Errorf("summary lacks the accounting line:\n%s", errOut)
 			}
 		})
 	}
@@ -172,8 +172,8 @@ func TestPutFaultInjection(t *testing.T) {
 	}
 	delivered := deliveredLines(t, objects())
 	assertCovered(t, want, delivered, dlPath)
-	if !strings.Contains(out, "possible duplicates") {
-		t.Errorf("summary lacks possible duplicates:\n%s", out)
+	if !strings.Contains(errOut, "possible duplicates") {
+		t.Errorf("summary lacks possible duplicates:\n%s", errOut)
 	}
 }
 
@@ -259,8 +259,8 @@ func TestPutSIGTERMThenResume(t *testing.T) {
 	if _, err := os.Stat(ckpt); err != nil {
 		t.Fatalf("no checkpoint after SIGTERM: %v\nstdout:\n%s", err, out)
 	}
-	if !strings.Contains(out, "run the same command again to resume") {
-		t.Errorf("the summary does not say how to resume:\n%s", out)
+	if !strings.Contains(errOut, "run the same command again to resume") {
+		t.Errorf("the summary does not say how to resume:\n%s", errOut)
 	}
 
 	code, out, errOut = runCLI(t, nil, args...)

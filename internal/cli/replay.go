@@ -72,7 +72,7 @@ func runReplay(ctx context.Context, g *globalOptions, opts replayOptions) error 
 	if err != nil {
 		return err
 	}
-	_, err = run.finish(ctx, run.send(ctx, "replay"))
+	_, err = run.finish(ctx, run.send(ctx))
 	return err
 }
 

@@ -108,7 +108,12 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 	if opts.Local && g.EndpointURL != "" {
 		return usageErrorf("--local and --endpoint-url do not go together: --local starts its own endpoint")
 	}
+	// The story goes to stdout; with --output json stdout holds only the
+	// final document.
 	out := g.stdio.Out
+	if g.jsonOutput() {
+		out = io.Discard
+	}
 	awsOpts := g.awsOptions()
 	awsOpts.CloudWatchProtocol = opts.CloudWatchProtocol
 	if err := awsOpts.Validate(); err != nil {
@@ -178,6 +183,9 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 		deadLetter: opts.send.deadLetterPath(dataPath),
 		extra:      []producer.Option{producer.CallLogLevel(slog.LevelInfo)},
 		awsOptions: &awsOpts,
+		// The scenario prints its summary itself: in its story on stdout,
+		// or with --output json in one document with the metrics.
+		quietSummary: true,
 	})
 	if err != nil {
 		return err
@@ -186,17 +194,14 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 
 	// Step 2: PutRecord, one by one.
 	fmt.Fprintf(out, "Step 2: PutRecord for the first %d records of stream %s\n", opts.PutRecordCount, opts.send.Stream)
-	progress := ui.StartProgress(ctx, g.stdio.Err, g.logger, ui.ProgressOptions{Label: "PutRecord", Total: int64(opts.PutRecordCount), Poll: func() ui.Counts {
-		st := run.p.Stats()
-		return ui.Counts{Done: st.Delivered + st.DeadLettered + st.Rejected, Failed: st.DeadLettered + st.Rejected, Retries: st.Retries}
-	}})
+	progress := g.startSendProgress(ctx, run.p, dataPath, int64(opts.PutRecordCount), nil)
 	sendErr := run.putRecords(ctx, int64(opts.PutRecordCount))
 	progress.Stop()
 
 	// Step 3: PutRecordBatch for the rest.
 	if sendErr == nil {
 		fmt.Fprintf(out, "Step 3: PutRecordBatch for the remaining records (batches of up to %d records and 4 MiB)\n", opts.send.BatchSize)
-		sendErr = run.send(ctx, "PutRecordBatch")
+		sendErr = run.send(ctx)
 	}
 	end := time.Now()
 	if srv != nil {
@@ -206,11 +211,19 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 	}
 	fmt.Fprintln(out)
 	sum, result := run.finish(ctx, sendErr)
+	if err := ui.RenderSummary(out, sum); err != nil {
+		return err
+	}
 	st := sum.Stats
 	cfg := run.cfg
 
 	// Step 4: monitoring, unless the run could not send at all.
 	var fatal *producer.FatalError
+	cs := cwmetrics.ClientSide{
+		Known: true, FailedPutCount: st.FailedPutCount, RecordsSent: st.FirehoseRecords,
+		PutRecordCalls: st.PutRecordCalls, PutRecordBatchCalls: st.PutRecordBatchCalls,
+	}
+	var metrics *cwmetrics.Report
 	if !errors.As(sendErr, &fatal) && ctx.Err() == nil {
 		fmt.Fprintf(out, "\nStep 4: CloudWatch metrics for %s (namespace AWS/Firehose)\n", opts.send.Stream)
 		cw := awsconf.CloudWatch(cfg, awsOpts)
@@ -222,10 +235,15 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 		if err != nil {
 			g.logger.Warn("CloudWatch metrics unavailable", "stream", opts.send.Stream, "error", err.Error())
 			fmt.Fprintf(out, "CloudWatch metrics unavailable: %v\n", err)
-		} else if err := cwmetrics.Render(out, report, cwmetrics.ClientSide{
-			Known: true, FailedPutCount: st.FailedPutCount, RecordsSent: st.FirehoseRecords,
-			PutRecordCalls: st.PutRecordCalls, PutRecordBatchCalls: st.PutRecordBatchCalls,
-		}); err != nil {
+		} else {
+			metrics = &report
+			if err := cwmetrics.Render(out, report, cs); err != nil {
+				return err
+			}
+		}
+	}
+	if g.jsonOutput() {
+		if err := g.writeScenarioJSON(sum, metrics, cs); err != nil {
 			return err
 		}
 	}

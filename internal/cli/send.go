@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -188,19 +187,6 @@ func checkStream(ctx context.Context, client *firehose.Client, stream, region st
 	return nil
 }
 
-// renderSummary prints the summary table and logs it as one line.
-func renderSummary(w io.Writer, logger *slog.Logger, sum ui.Summary) error {
-	if err := ui.RenderSummary(w, sum); err != nil {
-		return err
-	}
-	logger.Info("summary",
-		"records_read", sum.Submitted, "delivered", sum.Delivered, "dead_lettered", sum.DeadLettered,
-		"rejected", sum.Rejected, "possible_duplicates", sum.PossibleDuplicates, "retries", sum.Retries,
-		"failed_put_count", sum.FailedPutCount, "elapsed", sum.Elapsed.String(),
-		"records_per_second", int64(float64(sum.Delivered)/maxSeconds(sum.Elapsed)))
-	return nil
-}
-
 // outcome turns a finished run into the command's error: the send error
 // if any, exit 1 when some records were not delivered, nil otherwise.
 func outcome(sum ui.Summary, sendErr error) error {
@@ -215,11 +201,4 @@ func outcome(sum ui.Summary, sendErr error) error {
 		return undeliveredError(msg)
 	}
 	return nil
-}
-
-func maxSeconds(d time.Duration) float64 {
-	if s := d.Seconds(); s > 0 {
-		return s
-	}
-	return 1e-9
 }
