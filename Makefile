@@ -12,9 +12,11 @@ all: lint test
 build:
 	$(GO) build -o bin/firehose ./cmd/firehose
 
-## test: every test with the race detector (needs moto_server, aws and cfn-lint on PATH)
+## test: every test with the race detector; installs what a fresh machine lacks
+## (scripts/install-test-deps: chromium, tmux; moto_server, aws, cfn-lint)
 test:
-	$(GO) test -race -count=1 -timeout 15m ./...
+	scripts/install-test-deps
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 ## test-short: unit tests only, no external processes
 test-short:

@@ -12,7 +12,9 @@ import (
 type config struct {
 	maxBatchRecords      int
 	maxBatchBytes        int
-	concurrency          int
+	concurrency          int // 0: adaptive
+	maxConcurrency       int
+	concurrencySet       bool
 	linger               time.Duration
 	maxAttempts          int
 	maxRetryTime         time.Duration
@@ -39,7 +41,7 @@ func defaultConfig() config {
 	return config{
 		maxBatchRecords:  MaxBatchRecordsLimit,
 		maxBatchBytes:    MaxBatchBytesLimit,
-		concurrency:      4,
+		maxConcurrency:   defaultMaxConcurrency,
 		linger:           200 * time.Millisecond,
 		maxAttempts:      8,
 		maxRetryTime:     2 * time.Minute,
@@ -67,9 +69,18 @@ func MaxBatchRecords(n int) Option { return func(c *config) { c.maxBatchRecords 
 // that any valid record fits in a batch of its own.
 func MaxBatchBytes(n int) Option { return func(c *config) { c.maxBatchBytes = n } }
 
-// Concurrency sets how many PutRecordBatch requests the producer keeps in
-// flight. Default 4; valid 1..256.
-func Concurrency(n int) Option { return func(c *config) { c.concurrency = n } }
+// Concurrency fixes how many PutRecordBatch requests the producer keeps in
+// flight; valid 1..256. Default: adaptive, from 4 up to MaxConcurrency: the
+// limit grows while the round trip stays near its baseline and nothing is
+// throttled, and shrinks on "Slow down." and on a rising round trip, so
+// that the rate control can reach the stream's quota at any latency.
+func Concurrency(n int) Option {
+	return func(c *config) { c.concurrency, c.concurrencySet = n, true }
+}
+
+// MaxConcurrency bounds the adaptive in-flight limit (see Concurrency).
+// Default 64; valid 1..256.
+func MaxConcurrency(n int) Option { return func(c *config) { c.maxConcurrency = n } }
 
 // Linger sets how long the producer waits for more records before sending a
 // batch that is not full. Default 200ms; 0 sends as soon as no record is
@@ -199,8 +210,11 @@ func (c *config) validate(stream string) error {
 	if c.maxBatchBytes < MaxRecordBytes || c.maxBatchBytes > MaxBatchBytesLimit {
 		bad("MaxBatchBytes %d must be %d..%d", c.maxBatchBytes, MaxRecordBytes, MaxBatchBytesLimit)
 	}
-	if c.concurrency < 1 || c.concurrency > 256 {
+	if c.concurrencySet && (c.concurrency < 1 || c.concurrency > 256) {
 		bad("Concurrency %d must be 1..256", c.concurrency)
+	}
+	if c.maxConcurrency < 1 || c.maxConcurrency > 256 {
+		bad("MaxConcurrency %d must be 1..256", c.maxConcurrency)
 	}
 	if c.linger < 0 {
 		bad("Linger %v must not be negative", c.linger)
@@ -248,16 +262,29 @@ func (c *config) finish() {
 	if c.maxBytesPerSecond > 0 {
 		c.maxBatchBytes = min(c.maxBatchBytes, max(MaxRecordBytes, int(c.maxBytesPerSecond)))
 	}
-	batches := 3*c.concurrency + 2
+	// The buffer holds what the requests in flight carry and a little more
+	// in waiting batches: records up to the in-flight bound plus two
+	// batches, bytes up to 16 MiB (four full batches), more than any quota
+	// needs in flight at 200 ms, so that memory stays low whatever the input.
+	inFlight := c.maxConcurrency
+	if c.concurrencySet {
+		inFlight = c.concurrency
+	}
 	if c.maxBufferedRecords == 0 {
 		perBatch := c.maxBatchRecords
 		if c.packTarget > 0 {
 			perBatch *= max(1, c.packTarget/64)
 		}
-		c.maxBufferedRecords = batches * perBatch
+		c.maxBufferedRecords = (inFlight + 2) * perBatch
+		if c.concurrencySet {
+			c.maxBufferedRecords = (3*inFlight + 2) * perBatch
+		}
 	}
 	if c.maxBufferedBytes == 0 {
-		c.maxBufferedBytes = int64(batches) * int64(c.maxBatchBytes)
+		c.maxBufferedBytes = 16 << 20
+		if c.concurrencySet {
+			c.maxBufferedBytes = int64(3*inFlight+2) * int64(c.maxBatchBytes)
+		}
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)

@@ -93,13 +93,14 @@ type RecordResult struct {
 // from several goroutines; they share one pipeline, the limits and the
 // statistics. New starts it; Close stops it.
 type Producer struct {
-	client  Client
-	stream  string
-	cfg     config
-	log     *slog.Logger
-	limiter *limiter
-	backoff backoff
-	stats   stats
+	client   Client
+	stream   string
+	cfg      config
+	log      *slog.Logger
+	limiter  *limiter
+	inFlight *concurrencyLimiter
+	backoff  backoff
+	stats    stats
 
 	// runCtx is cancelled, with the reason as its cause, when the producer
 	// stops: after Close, on a fatal error, on a shutdown (Close's or Send's
@@ -147,13 +148,18 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 		cfg:      cfg,
 		log:      cfg.logger.With(slog.String("stream", stream)),
 		limiter:  newLimiter(cfg),
+		inFlight: newConcurrencyLimiter(concurrencySettings{fixed: cfg.concurrency, max: cfg.maxConcurrency}),
 		backoff:  newBackoff(cfg.backoffInitial, cfg.backoffMax),
 		retry:    newRetryQueue(),
-		work:     make(chan *batch, cfg.concurrency),
+		work:     make(chan *batch, 1),
 		flushReq: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
 	p.buffer.init(int64(cfg.maxBufferedRecords), cfg.maxBufferedBytes)
+	p.inFlight.onChange = func(from, to int, reason string) {
+		p.log.LogAttrs(context.Background(), slog.LevelDebug, "requests in flight limit",
+			slog.Int("from", from), slog.Int("to", to), slog.String("reason", reason))
+	}
 	p.incoming.init()
 	p.runCtx, p.stop = context.WithCancelCause(context.Background())
 	p.reqCtx, p.cancelReq = context.WithCancel(context.Background())
@@ -165,7 +171,11 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 	})
 	var wg sync.WaitGroup
 	wg.Go(p.batchLoop)
-	for range cfg.concurrency {
+	workers := cfg.maxConcurrency
+	if cfg.concurrencySet {
+		workers = cfg.concurrency
+	}
+	for range workers {
 		wg.Go(p.workLoop)
 	}
 	go func() {

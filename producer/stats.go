@@ -36,6 +36,10 @@ type Stats struct {
 	// microseconds: each value is the upper bound of its bucket, at most about
 	// 25% above the true percentile.
 	LatencyP50, LatencyP99 time.Duration
+
+	// ConcurrencyLimit is the in-flight request limit now (fixed, or where
+	// the adaptive control stands); MaxConcurrencyReached the highest it was.
+	ConcurrencyLimit, MaxConcurrencyReached int
 }
 
 // Undelivered returns DeadLettered + Rejected + Unsent.
@@ -56,24 +60,27 @@ type stats struct {
 // from any goroutine at any time.
 func (p *Producer) Stats() Stats {
 	s := &p.stats
+	cs := p.inFlight.stats()
 	return Stats{
-		Submitted:           s.submitted.Load(),
-		Delivered:           s.delivered.Load(),
-		DeadLettered:        s.deadLettered.Load(),
-		Rejected:            s.rejected.Load(),
-		Unsent:              s.unsent.Load(),
-		PossibleDuplicates:  s.possibleDuplicates.Load(),
-		Retries:             s.retries.Load(),
-		FailedPutCount:      s.failedPutCount.Load(),
-		ThrottledRecords:    s.throttledRecords.Load(),
-		PutRecordCalls:      s.putRecordCalls.Load(),
-		PutRecordBatchCalls: s.putRecordBatchCalls.Load(),
-		RequestErrors:       s.requestErrors.Load(),
-		FirehoseRecords:     s.firehoseRecords.Load(),
-		Bytes:               s.bytes.Load(),
-		BilledBytes:         s.billedBytes.Load(),
-		LatencyP50:          s.latency.quantile(0.50),
-		LatencyP99:          s.latency.quantile(0.99),
+		Submitted:             s.submitted.Load(),
+		Delivered:             s.delivered.Load(),
+		DeadLettered:          s.deadLettered.Load(),
+		Rejected:              s.rejected.Load(),
+		Unsent:                s.unsent.Load(),
+		PossibleDuplicates:    s.possibleDuplicates.Load(),
+		Retries:               s.retries.Load(),
+		FailedPutCount:        s.failedPutCount.Load(),
+		ThrottledRecords:      s.throttledRecords.Load(),
+		PutRecordCalls:        s.putRecordCalls.Load(),
+		PutRecordBatchCalls:   s.putRecordBatchCalls.Load(),
+		RequestErrors:         s.requestErrors.Load(),
+		FirehoseRecords:       s.firehoseRecords.Load(),
+		Bytes:                 s.bytes.Load(),
+		BilledBytes:           s.billedBytes.Load(),
+		LatencyP50:            s.latency.quantile(0.50),
+		LatencyP99:            s.latency.quantile(0.99),
+		ConcurrencyLimit:      cs.Limit,
+		MaxConcurrencyReached: cs.MaxLimit,
 	}
 }
 

@@ -31,11 +31,22 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 		p.giveUp(entries, p.stopReason(), "", "", false)
 		return
 	}
-	if err := p.limiter.wait(p.runCtx, len(entries), bt.bytes); err != nil {
+	if err := p.inFlight.acquire(p.runCtx); err != nil {
 		p.giveUp(entries, p.stopReason(), "", "", false)
 		return
 	}
-	start := time.Now()
+	acquired := time.Now()
+	outcome := requestFailed
+	var start time.Time
+	defer func() {
+		p.inFlight.release(requestSample{sent: start, rateWait: start.Sub(acquired), outcome: outcome})
+	}()
+	if err := p.limiter.wait(p.runCtx, len(entries), bt.bytes); err != nil {
+		start = time.Now()
+		p.giveUp(entries, p.stopReason(), "", "", false)
+		return
+	}
+	start = time.Now()
 	markAttempt(p, entries, start)
 	w.recs = w.recs[:0]
 	for i := range entries {
@@ -46,7 +57,7 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 	latency := time.Since(start)
 	clear(w.recs) // drop references to record data
 	if err != nil {
-		p.requestFailed(entries, err, start)
+		outcome = p.requestFailed(entries, err, start)
 		return
 	}
 	p.countCall(&p.stats.putRecordBatchCalls, latency)
@@ -75,7 +86,9 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 		sent.add(p, e, deref(resp.RecordId))
 	}
 	p.settleDelivered(&sent)
+	outcome = requestDelivered
 	if throttled > 0 {
+		outcome = requestThrottled
 		p.stats.throttledRecords.Add(int64(throttled))
 		if p.limiter.throttled(start) {
 			recs, bytes := p.limiter.limits()
@@ -96,8 +109,8 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 }
 
 // requestFailed settles the entries of a PutRecordBatch call that failed as
-// a whole.
-func (p *Producer) requestFailed(entries []entry, err error, start time.Time) {
+// a whole, and says what the failure tells of the service's load.
+func (p *Producer) requestFailed(entries []entry, err error, start time.Time) requestOutcome {
 	p.stats.putRecordBatchCalls.Add(1)
 	p.stats.requestErrors.Add(1)
 	c := classifyCall(p.reqCtx, err)
@@ -108,10 +121,10 @@ func (p *Producer) requestFailed(entries []entry, err error, start time.Time) {
 	case c.class == classFatal:
 		p.fail(c, err)
 		p.giveUp(entries, ReasonFatal, "", "", false)
-		return
+		return requestFailed
 	case c.class == classCanceled || p.runCtx.Err() != nil:
 		p.giveUp(entries, p.stopReason(), "", "", false)
-		return
+		return requestFailed
 	case c.class == classThrottle:
 		p.stats.throttledRecords.Add(int64(len(entries)))
 		p.limiter.throttled(start)
@@ -119,6 +132,12 @@ func (p *Producer) requestFailed(entries []entry, err error, start time.Time) {
 	p.log.LogAttrs(p.runCtx, slog.LevelInfo, "PutRecordBatch failed",
 		slog.String("error_code", c.code), slog.Int("records", len(entries)), slog.Bool("outcome_unknown", c.unknownOutcome))
 	p.requeue(entries)
+	// Throttling, 5xx and timeouts are back-pressure; a connection that
+	// could not be made says nothing of the service's load.
+	if c.class == classThrottle || c.unknownOutcome || c.code == codeServiceUnavailable || c.code == "HTTP5xx" || c.code == codeInternalFailure {
+		return requestThrottled
+	}
+	return requestFailed
 }
 
 // fail stops the producer on a non-retryable error; the first one wins.

@@ -225,7 +225,8 @@ func (r *sendRun) finish(ctx context.Context, sendErr error) (ui.Summary, error)
 	}
 	r.closeInput()
 	st := r.p.Stats()
-	sum := ui.Summary{Title: r.spec.title, Stats: st, Elapsed: time.Since(r.start), DeadLetterPath: r.sink.Path(), Packed: r.spec.opts.Pack}
+	sum := ui.Summary{Title: r.spec.title, Stats: st, Elapsed: time.Since(r.start), DeadLetterPath: r.sink.Path(), Packed: r.spec.opts.Pack,
+		ConcurrencyLimit: st.ConcurrencyLimit}
 	if r.ckpt != nil {
 		complete := sendErr == nil && ctx.Err() == nil && st.Unsent == 0
 		if err := r.ckpt.finish(complete); err != nil {

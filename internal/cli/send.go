@@ -25,6 +25,7 @@ type sendOptions struct {
 	Stream               string
 	BatchSize            int
 	Concurrency          int
+	MaxConcurrency       int
 	Linger               time.Duration
 	MaxAttempts          int
 	MaxRetryTime         time.Duration
@@ -49,7 +50,8 @@ type sendOptions struct {
 func (o *sendOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Stream, "stream", "", "delivery stream name (required)")
 	fs.IntVar(&o.BatchSize, "batch-size", 500, "records per PutRecordBatch request, 1 to 500 (requests are also kept under 4 MiB)")
-	fs.IntVar(&o.Concurrency, "concurrency", 4, "PutRecordBatch requests in flight at once")
+	fs.IntVar(&o.Concurrency, "concurrency", 0, "PutRecordBatch requests in flight at once (0: adaptive, from 4 up to --max-concurrency, following throughput, throttling and latency)")
+	fs.IntVar(&o.MaxConcurrency, "max-concurrency", 64, "upper bound of the adaptive in-flight limit")
 	fs.DurationVar(&o.Linger, "linger", 200*time.Millisecond, "live input (stdin, pipes): send a partial batch when no new record arrived for this long; a file fills every batch")
 	fs.IntVar(&o.MaxAttempts, "max-attempts", 8, "attempts per record, the first included, before it is dead-lettered")
 	fs.DurationVar(&o.MaxRetryTime, "max-retry-time", 2*time.Minute, "give up on a record this long after its first attempt")
@@ -93,6 +95,7 @@ func (o *sendOptions) validate() error {
 var flagNames = strings.NewReplacer(
 	"MaxBatchRecords", "--batch-size",
 	"MaxBatchBytes", "the 4 MiB request limit",
+	"MaxConcurrency", "--max-concurrency",
 	"Concurrency", "--concurrency",
 	"Linger", "--linger",
 	"MaxAttempts", "--max-attempts",
@@ -131,9 +134,9 @@ func (o *sendOptions) checkpointPath(input string) string {
 
 // producerOptions are the producer settings the flags give.
 func (o *sendOptions) producerOptions() []producer.Option {
-	return []producer.Option{
+	opts := []producer.Option{
 		producer.MaxBatchRecords(o.BatchSize),
-		producer.Concurrency(o.Concurrency),
+		producer.MaxConcurrency(o.MaxConcurrency),
 		producer.Linger(o.Linger),
 		producer.MaxAttempts(o.MaxAttempts),
 		producer.MaxRetryTime(o.MaxRetryTime),
@@ -144,6 +147,10 @@ func (o *sendOptions) producerOptions() []producer.Option {
 		producer.Adaptive(!o.NoAdaptive),
 		producer.ShutdownTimeout(o.ShutdownTimeout),
 	}
+	if o.Concurrency != 0 {
+		opts = append(opts, producer.Concurrency(o.Concurrency))
+	}
+	return opts
 }
 
 // newProducer builds the producer with the flags' settings.
