@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 )
 
 func TestFileSinkRoundTrip(t *testing.T) {
@@ -121,5 +123,38 @@ func TestReadDeadLettersReportsBadLine(t *testing.T) {
 	}
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "line 3") {
 		t.Errorf("errors %v, want one naming line 3", errs)
+	}
+}
+
+type failingSink struct{}
+
+func (failingSink) WriteDeadLetters(context.Context, []DeadLetter) error {
+	return errors.New("no space left on device")
+}
+
+// TestDeadLetterWriteFailureStops: when the sink cannot store records, the
+// producer stops instead of going on losing them, and Send says so.
+func TestDeadLetterWriteFailureStops(t *testing.T) {
+	t.Parallel()
+	fc := &fakeClient{}
+	fc.batch = func(_ context.Context, _ int, data []string) (*firehose.PutRecordBatchOutput, error) {
+		all := make([]int, len(data))
+		for i := range all {
+			all[i] = i
+		}
+		return fc.partial(len(data), codeInternalFailure, "boom", all...), nil
+	}
+	p := newTestProducer(t, fc, DeadLetterTo(failingSink{}), MaxAttempts(1), MaxBatchRecords(10), Concurrency(1))
+	err := p.Send(context.Background(), SliceSource(makeRecords(1000)))
+	if !errors.Is(err, ErrDeadLetterWrite) {
+		t.Fatalf("Send = %v, want ErrDeadLetterWrite", err)
+	}
+	st := p.Stats()
+	checkInvariant(t, st)
+	if calls := len(fc.calls()); calls > 5 {
+		t.Errorf("%d requests after the sink failed: the producer must stop", calls)
+	}
+	if err := p.Add(context.Background(), Record{Seq: 1001, Data: []byte("x")}); !errors.Is(err, ErrDeadLetterWrite) {
+		t.Errorf("Add after the failure = %v, want ErrDeadLetterWrite", err)
 	}
 }

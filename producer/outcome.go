@@ -187,9 +187,12 @@ func (p *Producer) writeDeadLetters(entries []entry, reason, code, msg string) e
 		}
 	}
 	if err := p.cfg.sink.WriteDeadLetters(context.WithoutCancel(p.runCtx), letters); err != nil {
-		p.log.LogAttrs(p.runCtx, slog.LevelError, "dead-letter write failed: records lost",
+		p.log.LogAttrs(p.runCtx, slog.LevelError, "dead-letter write failed: records lost; stopping",
 			slog.Int("records", len(letters)), slog.Int64("seq", letters[0].Seq), slog.Any("error", err))
-		return fmt.Errorf("%w: %d records lost: %w", ErrDeadLetterWrite, len(letters), err)
+		err = fmt.Errorf("%w: %d records lost: %w", ErrDeadLetterWrite, len(letters), err)
+		// A promise can no longer be kept: stop rather than lose more.
+		p.stop(err)
+		return err
 	}
 	return nil
 }
