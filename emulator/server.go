@@ -209,6 +209,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metricStore
 	faults  *faultInjector
+	etags   etagCache // S3 ETags of delivered files (s3api.go)
 
 	mu      sync.RWMutex
 	streams map[string]*stream
@@ -407,6 +408,9 @@ const (
 // ServeHTTP routes Firehose (AWS JSON 1.1, by X-Amz-Target) and CloudWatch
 // (AWS JSON 1.0 by X-Amz-Target, rpc-v2-cbor by URL path) requests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveSurface(w, r) { // S3 reads, the web page (routes.go)
+		return
+	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "the emulator answers POST requests of the Firehose and CloudWatch APIs", http.StatusMethodNotAllowed)
 		return
@@ -436,6 +440,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if op, ok := strings.CutPrefix(target, cloudwatchTargetPrefix); ok {
 		s.serveCloudWatch(w, r, op, jsonCodec{})
+		return
+	}
+	if isQueryRequest(r) { // CloudWatch over awsQuery (query.go)
+		s.serveQuery(w, r)
 		return
 	}
 	writeFirehoseError(w, &apiError{code: codeUnknownOperation, message: fmt.Sprintf("unknown operation %q", target), status: http.StatusBadRequest})

@@ -1,0 +1,7 @@
+package emulator
+
+import "net/http"
+
+func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
+	http.NotFound(w, r)
+}
