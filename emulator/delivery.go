@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +51,9 @@ type stream struct {
 	firstAt time.Time
 	closed  bool
 	tags    map[string]string
+	state   streamState // version, status, encryption (firehose_manage.go)
+
+	encrypted atomic.Bool // the Encrypted field of put answers
 
 	// writeMu serialises file writes. It is taken while mu is still held
 	// (order mu → writeMu), so a Flush that starts after a swap waits for
@@ -141,7 +146,7 @@ func (st *stream) flushAfterAppendLocked() {
 // objectKey is the S3 key of a file whose first record arrived at t.
 func (st *stream) objectKey(t time.Time) string {
 	t = t.UTC()
-	return st.dest.prefix + t.Format("2006/01/02/15/") + st.name + "-1-" + t.Format("2006-01-02-15-04-05") + "-" + uuid.NewString()
+	return st.dest.prefix + t.Format("2006/01/02/15/") + st.name + "-" + strconv.Itoa(st.state.version) + "-" + t.Format("2006-01-02-15-04-05") + "-" + uuid.NewString()
 }
 
 // writeFile writes p to DIR/<bucket>/<key> through a temporary file and a

@@ -78,11 +78,17 @@ func (s *Server) serveFirehose(w http.ResponseWriter, r *http.Request, op string
 		case "DeleteDeliveryStream":
 			err = s.deleteDeliveryStream(w, body)
 		case "ListTagsForDeliveryStream":
-			err = s.listTags(w, body)
+			err = s.listTagsPaged(w, body)
 		case "TagDeliveryStream":
 			err = s.tagDeliveryStream(w, body)
 		case "UntagDeliveryStream":
 			err = s.untagDeliveryStream(w, body)
+		case "UpdateDestination":
+			err = s.updateDestination(w, body)
+		case "StartDeliveryStreamEncryption":
+			err = s.startEncryption(w, body)
+		case "StopDeliveryStreamEncryption":
+			err = s.stopEncryption(w, body)
 		default:
 			err = &apiError{code: codeUnknownOperation, message: "the emulator does not implement Firehose operation " + op, status: http.StatusBadRequest}
 		}
@@ -248,6 +254,9 @@ func (s *Server) putRecord(w http.ResponseWriter, body []byte) error {
 	if !ok {
 		return s.streamNotFound(in.DeliveryStreamName)
 	}
+	if err := s.checkActive(st); err != nil {
+		return err
+	}
 	if ae := s.faults.requestFault(); ae != nil {
 		return ae
 	}
@@ -272,7 +281,9 @@ func (s *Server) putRecord(w http.ResponseWriter, body []byte) error {
 	}
 	ids := newRecordIDs()
 	out := make([]byte, 0, 96)
-	out = append(out, `{"Encrypted":false,"RecordId":"`...)
+	out = append(out, `{"Encrypted":`...)
+	out = strconv.AppendBool(out, st.encrypted.Load())
+	out = append(out, `,"RecordId":"`...)
 	out = ids.append(out, 0)
 	out = append(out, `"}`...)
 	writeFirehoseJSON(w, out)
@@ -314,6 +325,9 @@ func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte) error {
 	if !ok {
 		return s.streamNotFound(name)
 	}
+	if err := s.checkActive(st); err != nil {
+		return err
+	}
 	if ae := s.faults.requestFault(); ae != nil {
 		return ae
 	}
@@ -334,7 +348,7 @@ func (s *Server) putRecordBatch(w http.ResponseWriter, body []byte) error {
 		dropConnection(w)
 		return nil
 	}
-	sc.response = encodeBatchResponse(sc.response[:0], outcomes, n-res.accepted)
+	sc.response = encodeBatchResponse(sc.response[:0], outcomes, n-res.accepted, st.encrypted.Load())
 	writeFirehoseJSON(w, sc.response)
 	return nil
 }
@@ -444,10 +458,12 @@ func (ids *recordIDs) append(b []byte, i int) []byte {
 
 // encodeBatchResponse writes the PutRecordBatch answer by hand: it is the
 // hot path, and every string in it is plain ASCII needing no escaping.
-func encodeBatchResponse(b []byte, outcomes []recordOutcome, failed int) []byte {
+func encodeBatchResponse(b []byte, outcomes []recordOutcome, failed int, encrypted bool) []byte {
 	ids := newRecordIDs()
 	b = slices.Grow(b, 64+len(outcomes)*72)
-	b = append(b, `{"Encrypted":false,"FailedPutCount":`...)
+	b = append(b, `{"Encrypted":`...)
+	b = strconv.AppendBool(b, encrypted)
+	b = append(b, `,"FailedPutCount":`...)
 	b = strconv.AppendInt(b, int64(failed), 10)
 	b = append(b, `,"RequestResponses":[`...)
 	for i, o := range outcomes {
@@ -492,6 +508,8 @@ type createDeliveryStreamInput struct {
 	S3DestinationConfiguration         *s3DestinationConfigJSON
 	ExtendedS3DestinationConfiguration *s3DestinationConfigJSON
 	Tags                               []tagJSON
+
+	DeliveryStreamEncryptionConfigurationInput *encryptionInput
 }
 
 type tagJSON struct {
@@ -616,6 +634,9 @@ func (s *Server) createDeliveryStream(w http.ResponseWriter, body []byte) error 
 	for _, t := range in.Tags {
 		st.tags[t.Key] = derefString(t.Value)
 	}
+	if err := s.initState(st, in.DeliveryStreamEncryptionConfigurationInput, false); err != nil {
+		return err
+	}
 	if !s.cfg.quotasOff {
 		st.quota = newStreamQuota(s.cfg.effectiveQuotas())
 	}
@@ -657,7 +678,13 @@ func (s *Server) describeDeliveryStream(w http.ResponseWriter, body []byte) erro
 	if !ok {
 		return s.streamNotFound(in.DeliveryStreamName)
 	}
+	now := s.cfg.now()
+	st.mu.Lock()
 	d := st.dest
+	state := st.state
+	status := s.statusLocked(st, now)
+	encryption := s.encryptionDescriptionLocked(st, now)
+	st.mu.Unlock()
 	hints := map[string]int{"SizeInMBs": d.sizeInMBs, "IntervalInSeconds": d.intervalInSeconds}
 	roleARN := d.roleARN
 	if roleARN == "" {
@@ -682,20 +709,17 @@ func (s *Server) describeDeliveryStream(w http.ResponseWriter, body []byte) erro
 		ext[k] = v
 	}
 	ext["S3BackupMode"] = "Disabled"
-	created := epochSeconds(st.createdAt)
 	desc := map[string]any{
-		"DeliveryStreamName":   st.name,
-		"DeliveryStreamARN":    st.arn,
-		"DeliveryStreamStatus": "ACTIVE",
-		"DeliveryStreamType":   st.typ,
-		"VersionId":            "1",
-		"CreateTimestamp":      created,
-		"LastUpdateTimestamp":  created,
-		"DeliveryStreamEncryptionConfiguration": map[string]string{
-			"Status": "DISABLED",
-		},
+		"DeliveryStreamName":                    st.name,
+		"DeliveryStreamARN":                     st.arn,
+		"DeliveryStreamStatus":                  status,
+		"DeliveryStreamType":                    st.typ,
+		"VersionId":                             strconv.Itoa(state.version),
+		"CreateTimestamp":                       epochSeconds(st.createdAt),
+		"LastUpdateTimestamp":                   epochSeconds(state.updatedAt),
+		"DeliveryStreamEncryptionConfiguration": encryption,
 		"Destinations": []map[string]any{{
-			"DestinationId":                    "destinationId-000000000001",
+			"DestinationId":                    destinationID,
 			"S3DestinationDescription":         s3Desc,
 			"ExtendedS3DestinationDescription": ext,
 		}},
@@ -757,23 +781,21 @@ func (s *Server) deleteDeliveryStream(w http.ResponseWriter, body []byte) error 
 	if err := validateStreamName(in.DeliveryStreamName, "deliveryStreamName"); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	st, ok := s.streams[in.DeliveryStreamName]
-	delete(s.streams, in.DeliveryStreamName)
-	s.mu.Unlock()
+	st, ok := s.lookupStream(in.DeliveryStreamName)
 	if !ok {
 		return s.streamNotFound(in.DeliveryStreamName)
 	}
+	switch s.streamStatus(st) {
+	case "CREATING":
+		return &apiError{code: codeResourceInUse, status: http.StatusBadRequest,
+			message: fmt.Sprintf("Firehose %s under account %s is CREATING and cannot be deleted yet.", st.name, s.cfg.accountID)}
+	case "DELETING":
+		return writeFirehoseValue(w, struct{}{})
+	}
 	if err := st.flush(true); err != nil {
-		// The stream is gone from the API but its buffer stays on it: put
-		// it back so Close can try again.
-		s.mu.Lock()
-		if _, taken := s.streams[st.name]; !taken {
-			s.streams[st.name] = st
-		}
-		s.mu.Unlock()
 		return fmt.Errorf("flush before delete: %w", err)
 	}
+	s.scheduleRemoval(st) // DELETING for CreateDelay (firehose_manage.go)
 	s.log.Debug("emulator: deleted stream", slog.String("stream", st.name))
 	return writeFirehoseValue(w, struct{}{})
 }
@@ -797,21 +819,6 @@ func (s *Server) tagsTarget(body []byte) (*stream, tagsInput, error) {
 		return nil, in, s.streamNotFound(in.DeliveryStreamName)
 	}
 	return st, in, nil
-}
-
-func (s *Server) listTags(w http.ResponseWriter, body []byte) error {
-	st, _, err := s.tagsTarget(body)
-	if err != nil {
-		return err
-	}
-	st.mu.Lock()
-	tags := make([]tagJSON, 0, len(st.tags))
-	for k, v := range st.tags {
-		tags = append(tags, tagJSON{Key: k, Value: &v})
-	}
-	st.mu.Unlock()
-	slices.SortFunc(tags, func(a, b tagJSON) int { return strings.Compare(a.Key, b.Key) })
-	return writeFirehoseValue(w, map[string]any{"Tags": tags, "HasMoreTags": false})
 }
 
 func (s *Server) tagDeliveryStream(w http.ResponseWriter, body []byte) error {

@@ -188,8 +188,11 @@ func s3Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000
 func (s *Server) buckets() map[string]time.Time {
 	out := make(map[string]time.Time)
 	for _, st := range s.streamList() {
-		if t, ok := out[st.dest.bucket]; !ok || st.createdAt.Before(t) {
-			out[st.dest.bucket] = st.createdAt
+		st.mu.Lock()
+		bucket := st.dest.bucket
+		st.mu.Unlock()
+		if t, ok := out[bucket]; !ok || st.createdAt.Before(t) {
+			out[bucket] = st.createdAt
 		}
 	}
 	entries, _ := os.ReadDir(s.cfg.dataDir)

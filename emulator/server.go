@@ -89,6 +89,8 @@ type config struct {
 	region       string
 	accountID    string
 	now          func() time.Time
+	streams      []streamSpec  // created by New (streams.go)
+	createDelay  time.Duration // CREATING and DELETING last this long (streams.go)
 }
 
 // DataDir sets the directory the delivered files go to; it is created if
@@ -260,6 +262,9 @@ func New(opts ...Option) (*Server, error) {
 		streams:    make(map[string]*stream),
 		stopTicker: make(chan struct{}),
 		tickerDone: make(chan struct{}),
+	}
+	if err := s.createConfiguredStreams(); err != nil {
+		return nil, err
 	}
 	go s.flushOnInterval()
 	return s, nil

@@ -154,13 +154,13 @@ func (s *Server) webState() webState {
 		minutes[i] = firstMinute.Add(time.Duration(i) * time.Minute).Unix()
 	}
 	for _, stream := range s.streamList() {
-		ws := webStream{
-			Name: stream.name, ARN: stream.arn, Status: s.streamStatus(stream), Bucket: stream.dest.bucket, Prefix: stream.dest.prefix,
-			SizeInMBs: stream.dest.sizeInMBs, IntervalInSeconds: stream.dest.intervalInSeconds, CreatedAt: stream.createdAt,
-			Totals: make(map[string]int64), Minutes: minutes, Series: make(map[string][]int64),
-		}
 		stream.mu.Lock()
-		ws.BufferedRecords = stream.count
+		d := stream.dest
+		ws := webStream{
+			Name: stream.name, ARN: stream.arn, Status: s.statusLocked(stream, now), Bucket: d.bucket, Prefix: d.prefix,
+			SizeInMBs: d.sizeInMBs, IntervalInSeconds: d.intervalInSeconds, CreatedAt: stream.createdAt,
+			Totals: make(map[string]int64), Minutes: minutes, Series: make(map[string][]int64), BufferedRecords: stream.count,
+		}
 		stream.mu.Unlock()
 		for _, name := range webTotaled {
 			buckets, _ := s.metrics.query(namespaceFirehose, name, stream.dims, time.Unix(0, 0), now.Add(time.Minute), 60)
@@ -245,6 +245,3 @@ func preview(path string) []string {
 	}
 	return lines
 }
-
-// streamStatus is the DeliveryStreamStatus the page shows.
-func (s *Server) streamStatus(*stream) string { return "ACTIVE" }

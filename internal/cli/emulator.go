@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,8 @@ type emulatorOptions struct {
 	FaultLostResponseRate  float64
 	FaultLatency           time.Duration
 	MetricsDelay           time.Duration
+	Streams                []string
+	CreateDelay            time.Duration
 }
 
 func (o *emulatorOptions) addFlags(fs *pflag.FlagSet) {
@@ -46,6 +49,8 @@ func (o *emulatorOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.FaultLostResponseRate, "fault-lost-response-rate", 0, "probability (0 to 1) that a Put request is delivered but its connection dropped unanswered")
 	fs.DurationVar(&o.FaultLatency, "fault-latency", 0, "delay before every Firehose answer")
 	fs.DurationVar(&o.MetricsDelay, "metrics-delay", 0, "how long after a request its CloudWatch datapoints become readable")
+	fs.StringArrayVar(&o.Streams, "stream", nil, "create a delivery stream at start, NAME[=BUCKET[/PREFIX]] (repeatable; without a bucket: bucket "+emulator.DefaultStreamBucket+", prefix NAME/)")
+	fs.DurationVar(&o.CreateDelay, "create-delay", 0, "how long a created stream stays CREATING (and a deleted one DELETING) before it is ACTIVE (gone), for code that waits on the status")
 }
 
 // serverOptions turns the flags into emulator options.
@@ -85,8 +90,34 @@ func (o *emulatorOptions) serverOptions(fs *pflag.FlagSet) ([]emulator.Option, e
 			Latency:          o.FaultLatency,
 		}),
 		emulator.MetricsDelay(o.MetricsDelay),
+		emulator.CreateDelay(o.CreateDelay),
 	)
+	for _, spec := range o.Streams {
+		opt, err := parseStreamSpec(spec)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, opt)
+	}
 	return opts, nil
+}
+
+// parseStreamSpec reads --stream NAME[=BUCKET[/PREFIX]]. Without a bucket the
+// stream delivers to emulator.DefaultStreamBucket under the prefix NAME/; a
+// PREFIX is used as written (end it with "/" for a folder).
+func parseStreamSpec(spec string) (emulator.Option, error) {
+	name, dest, hasDest := strings.Cut(spec, "=")
+	if name == "" {
+		return nil, usageErrorf("--stream %q: the name is empty (want NAME[=BUCKET[/PREFIX]])", spec)
+	}
+	if !hasDest {
+		return emulator.StreamWithPrefix(name, emulator.DefaultStreamBucket, name+"/"), nil
+	}
+	bucket, prefix, _ := strings.Cut(dest, "/")
+	if bucket == "" {
+		return nil, usageErrorf("--stream %q: the bucket is empty (want NAME[=BUCKET[/PREFIX]])", spec)
+	}
+	return emulator.StreamWithPrefix(name, bucket, prefix), nil
 }
 
 func newEmulatorCommand(g *globalOptions) *cobra.Command {
@@ -100,6 +131,10 @@ per-call limits (500 records, 1,000 KiB per record, 4 MiB per call) and the per-
 writes delivered records like the S3 destination does, under the data directory:
 
   DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>
+
+It also serves the delivered files through the S3 read API (ListBuckets, ListObjectsV2, HeadObject,
+GetObject: aws s3 ls / aws s3 cp), CloudWatch over awsQuery for older SDKs, and a web page at / with
+the streams, per-minute charts and the newest objects. --stream creates streams at start.
 
 Point any client at it with --endpoint-url http://127.0.0.1:4566 (or AWS_ENDPOINT_URL) and fake
 credentials. On SIGINT or SIGTERM it writes every buffered record to disk and exits 0.`,
@@ -143,7 +178,7 @@ func runEmulatorWithFlags(ctx context.Context, g *globalOptions, opts emulatorOp
 		_ = srv.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("start emulator: %w", err)
 	}
-	if _, err := fmt.Fprintf(g.stdio.Out, "emulator listening on %s, data in %s\n", url, srv.DataDir()); err != nil {
+	if _, err := fmt.Fprintf(g.stdio.Out, "emulator listening on %s, data in %s\nweb page: %s/\n", url, srv.DataDir(), url); err != nil {
 		logger.Warn("could not write the listening line", slog.Any("error", err))
 	}
 
