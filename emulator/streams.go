@@ -38,7 +38,13 @@ const DefaultStreamBucket = "firehose-emulator"
 // other.
 func (s *Server) createConfiguredStreams() error {
 	var errs []error
+	seen := make(map[string]bool, len(s.cfg.streams))
 	for _, spec := range s.cfg.streams {
+		if seen[spec.name] {
+			errs = append(errs, fmt.Errorf("stream %s is given twice", spec.name))
+			continue
+		}
+		seen[spec.name] = true
 		body, err := json.Marshal(map[string]any{
 			"DeliveryStreamName": spec.name,
 			"DeliveryStreamType": "DirectPut",
