@@ -284,8 +284,8 @@ func (s *Server) listTagsPaged(w http.ResponseWriter, body []byte) error {
 
 type updateDestinationInput struct {
 	DeliveryStreamName             string
-	CurrentDeliveryStreamVersionId string
-	DestinationId                  string
+	CurrentDeliveryStreamVersionID string `json:"CurrentDeliveryStreamVersionId"`
+	DestinationID                  string `json:"DestinationId"`
 	S3DestinationUpdate            *s3DestinationConfigJSON
 	ExtendedS3DestinationUpdate    *s3DestinationConfigJSON
 }
@@ -316,10 +316,10 @@ func (s *Server) updateDestination(w http.ResponseWriter, body []byte) error {
 	if err := decodeFirehose(body, &in); err != nil {
 		return err
 	}
-	if in.CurrentDeliveryStreamVersionId == "" {
+	if in.CurrentDeliveryStreamVersionID == "" {
 		return validationError("1 validation error detected: Value null at 'currentDeliveryStreamVersionId' failed to satisfy constraint: Member must not be null")
 	}
-	if in.DestinationId == "" {
+	if in.DestinationID == "" {
 		return validationError("1 validation error detected: Value null at 'destinationId' failed to satisfy constraint: Member must not be null")
 	}
 	st, err := s.activeStreamFor(in.DeliveryStreamName)
@@ -340,12 +340,12 @@ func (s *Server) updateDestination(w http.ResponseWriter, body []byte) error {
 	version := st.state.version
 	cur := st.dest
 	st.mu.Unlock()
-	if in.CurrentDeliveryStreamVersionId != strconv.Itoa(version) {
+	if in.CurrentDeliveryStreamVersionID != strconv.Itoa(version) {
 		return &apiError{code: "ConcurrentModificationException", status: http.StatusBadRequest,
-			message: fmt.Sprintf("Cannot update Firehose %s: the current version id is %d, not %s.", st.name, version, in.CurrentDeliveryStreamVersionId)}
+			message: fmt.Sprintf("Cannot update Firehose %s: the current version id is %d, not %s.", st.name, version, in.CurrentDeliveryStreamVersionID)}
 	}
-	if in.DestinationId != destinationID {
-		return invalidArgument(fmt.Sprintf("Destination %s not found in Firehose %s; its destination is %s.", in.DestinationId, st.name, destinationID))
+	if in.DestinationID != destinationID {
+		return invalidArgument(fmt.Sprintf("Destination %s not found in Firehose %s; its destination is %s.", in.DestinationID, st.name, destinationID))
 	}
 	merged := mergeDestination(cur, update)
 	dest, err := parseDestination(&merged, field, extended || cur.extended)

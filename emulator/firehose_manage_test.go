@@ -118,7 +118,7 @@ func TestUpdateDestination(t *testing.T) {
 	// 100,000 bytes, and the buffer is written without a Flush.
 	_, err = fh.UpdateDestination(ctx, &firehose.UpdateDestinationInput{DeliveryStreamName: aws.String("upd"),
 		CurrentDeliveryStreamVersionId: aws.String("2"), DestinationId: destID,
-		S3DestinationUpdate: &types.S3DestinationUpdate{BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(900)}}})
+		ExtendedS3DestinationUpdate: &types.ExtendedS3DestinationUpdate{BufferingHints: &types.BufferingHints{SizeInMBs: aws.Int32(1), IntervalInSeconds: aws.Int32(900)}}})
 	if err != nil {
 		t.Fatalf("UpdateDestination: %v", err)
 	}

@@ -1,23 +1,3 @@
-// Package emulator is a faithful local Amazon Data Firehose and CloudWatch
-// endpoint for tests and for running without an AWS account.
-//
-// It speaks the real wire protocols (Firehose AWS JSON 1.1; CloudWatch
-// rpc-v2-cbor as the current Go SDK sends it and AWS JSON 1.0 as botocore and
-// the AWS CLI send it), enforces the real per-call limits (500 records,
-// 1,000 KiB per record, 4 MiB per call) and the per-stream quotas, injects
-// reproducible faults on request, keeps per-minute CloudWatch metrics and
-// delivers records to files laid out like the S3 destination:
-//
-//	DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>
-//
-// A Server is an http.Handler; Start also serves it on a loopback listener.
-//
-//	srv, err := emulator.New(emulator.DataDir(dir))
-//	url, err := srv.Start("127.0.0.1:0")
-//	defer srv.Close(ctx) // flushes every buffer to disk
-//
-// Nothing accepted is ever lost: every record answered as a success is in a
-// file once Flush or Close returns.
 package emulator
 
 import (
@@ -411,7 +391,9 @@ const (
 )
 
 // ServeHTTP routes Firehose (AWS JSON 1.1, by X-Amz-Target) and CloudWatch
-// (AWS JSON 1.0 by X-Amz-Target, rpc-v2-cbor by URL path) requests.
+// (AWS JSON 1.0 by X-Amz-Target, rpc-v2-cbor by URL path, awsQuery by a
+// form-encoded body) requests, S3 reads (signed for s3, or GET/HEAD of a
+// bucket path) and the web page (GET / and /_emulator/).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.serveSurface(w, r) { // S3 reads, the web page (routes.go)
 		return

@@ -37,11 +37,11 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
-	switch {
-	case r.URL.Path == "/":
+	switch r.URL.Path {
+	case "/":
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:")
 		serveAsset(w, r, "web/index.html", "text/html; charset=utf-8")
-	case r.URL.Path == webStatePath:
+	case webStatePath:
 		body, err := json.Marshal(s.webState())
 		if err != nil {
 			http.Error(w, "could not encode the state", http.StatusInternalServerError)
@@ -49,9 +49,9 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request) {
 		}
 		h.Set("Content-Type", "application/json")
 		_, _ = w.Write(body)
-	case r.URL.Path == webPathPrefix+"app.js":
+	case webPathPrefix + "app.js":
 		serveAsset(w, r, "web/app.js", "text/javascript; charset=utf-8")
-	case r.URL.Path == webPathPrefix+"style.css":
+	case webPathPrefix + "style.css":
 		serveAsset(w, r, "web/style.css", "text/css; charset=utf-8")
 	default:
 		http.NotFound(w, r)

@@ -45,7 +45,8 @@ func webFixture(t *testing.T, n int) (string, string, string) {
 	return url, keys[0], strings.TrimSpace(recs[0])
 }
 
-func getBody(t *testing.T, url string, header http.Header) (*http.Response, []byte) {
+// getBody GETs url and returns the status, the headers and the body.
+func getBody(t *testing.T, url string, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctxTimeout(t), http.MethodGet, url, nil)
 	if err != nil {
@@ -63,14 +64,14 @@ func getBody(t *testing.T, url string, header http.Header) (*http.Response, []by
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, body
+	return resp.StatusCode, resp.Header, body
 }
 
 func TestWebStateAPI(t *testing.T) {
 	url, key, first := webFixture(t, 321)
-	resp, body := getBody(t, url+webStatePath, nil)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
-		t.Fatalf("state: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	status, header, body := getBody(t, url+webStatePath, nil)
+	if status != http.StatusOK || header.Get("Content-Type") != "application/json" {
+		t.Fatalf("state: %d %s", status, header.Get("Content-Type"))
 	}
 	var st webState
 	if err := json.Unmarshal(body, &st); err != nil {
@@ -109,15 +110,15 @@ func TestWebStateAPI(t *testing.T) {
 		{webPathPrefix + "nothing", "text/plain; charset=utf-8", 404},
 	}
 	for _, tt := range tests {
-		resp, _ := getBody(t, url+tt.path, http.Header{"Accept": {"text/html"}})
-		if resp.StatusCode != tt.wantStatus || resp.Header.Get("Content-Type") != tt.wantType {
-			t.Errorf("GET %s: %d %s, want %d %s", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), tt.wantStatus, tt.wantType)
+		status, header, _ := getBody(t, url+tt.path, http.Header{"Accept": {"text/html"}})
+		if status != tt.wantStatus || header.Get("Content-Type") != tt.wantType {
+			t.Errorf("GET %s: %d %s, want %d %s", tt.path, status, header.Get("Content-Type"), tt.wantStatus, tt.wantType)
 		}
 	}
 	// The page's object links are unsigned S3 GETs of the same endpoint.
-	resp, body = getBody(t, url+"/web-bucket/"+key, nil)
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), first+"\n") {
-		t.Errorf("GET object link: %d %.40q", resp.StatusCode, body)
+	status, _, body = getBody(t, url+"/web-bucket/"+key, nil)
+	if status != http.StatusOK || !strings.HasPrefix(string(body), first+"\n") {
+		t.Errorf("GET object link: %d %.40q", status, body)
 	}
 }
 
