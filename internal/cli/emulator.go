@@ -130,7 +130,7 @@ metric API (rpc-v2-cbor for the Go SDK, AWS JSON 1.0 for the AWS CLI) on one add
 per-call limits (500 records, 1,000 KiB per record, 4 MiB per call) and the per-stream quotas, and
 writes delivered records like the S3 destination does, under the data directory:
 
-  DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>
+  DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>
 
 It also serves the delivered files through the S3 read API (ListBuckets, ListObjectsV2, HeadObject,
 GetObject: aws s3 ls / aws s3 cp), CloudWatch over awsQuery for older SDKs, and a web page at / with
