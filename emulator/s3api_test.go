@@ -117,6 +117,36 @@ func TestS3AWSCLIListAndCopyByteForByte(t *testing.T) {
 		}
 	}
 
+	// Over 8 MiB the CLI downloads in ranged parts, several at once.
+	createStream(t, fh, "cli-big", "cli-bucket", "big/", 128, 900)
+	for i := range 3 {
+		rec := strings.Repeat(fmt.Sprintf("%c%s", 'a'+i, binaryBatches(1)[0][1]), 950_000/257)
+		putRecords := []string{rec, rec + "1", rec + "22", rec + "333"}
+		if _, err := fh.PutRecordBatch(ctxTimeout(t), &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("cli-big"), Records: batchOf(putRecords...)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.Flush(ctxTimeout(t)); err != nil {
+		t.Fatal(err)
+	}
+	keys, contents := deliveredFiles(t, srv.DataDir(), "cli-bucket")
+	bigFiles := 0
+	for i, key := range keys {
+		if !strings.HasPrefix(key, "big/") {
+			continue
+		}
+		bigFiles++
+		if len(contents[i]) <= 8<<20 {
+			t.Fatalf("the big object has %d bytes, want over 8 MiB", len(contents[i]))
+		}
+		out, stderr, code := awsCLI(t, url, "s3", "cp", "s3://cli-bucket/"+key, "-")
+		if code != 0 || out != string(contents[i]) {
+			t.Errorf("aws s3 cp of %d bytes: exit %d, got %d bytes (%s)", len(contents[i]), code, len(out), stderr)
+		}
+	}
+	if bigFiles != 1 {
+		t.Errorf("%d big objects, want 1", bigFiles)
+	}
 	stdout, stderr, code = awsCLI(t, url, "s3", "ls")
 	if code != 0 || !strings.Contains(stdout, " cli-bucket\n") {
 		t.Errorf("aws s3 ls (buckets): exit %d, stdout %q, stderr %s", code, stdout, stderr)
