@@ -249,6 +249,37 @@ func TestS3SDKListObjectsV2(t *testing.T) {
 		}
 	})
 
+	t.Run("ListObjects v1 with markers", func(t *testing.T) {
+		var keys []string
+		var marker *string
+		for pages := 1; ; pages++ {
+			out, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("sdk-bucket"), MaxKeys: aws.Int32(2), Marker: marker})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range out.Contents {
+				keys = append(keys, aws.ToString(o.Key))
+			}
+			if !aws.ToBool(out.IsTruncated) {
+				break
+			}
+			if pages > len(allKeys) {
+				t.Fatal("IsTruncated never ends")
+			}
+			marker = out.Contents[len(out.Contents)-1].Key
+		}
+		if !slices.Equal(keys, allKeys) {
+			t.Errorf("keys %q, want %q", keys, allKeys)
+		}
+		out, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("sdk-bucket"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.CommonPrefixes) != 1 || aws.ToString(out.NextMarker) != "a/" || !aws.ToBool(out.IsTruncated) {
+			t.Errorf("with a delimiter: prefixes %d, NextMarker %q, truncated %v; want 1, a/, true", len(out.CommonPrefixes), aws.ToString(out.NextMarker), aws.ToBool(out.IsTruncated))
+		}
+	})
+
 	t.Run("ListBuckets", func(t *testing.T) {
 		out, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
 		if err != nil {
