@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,7 +23,7 @@ import (
 // webFixture starts an emulator with one stream that received n records
 // (delivered as one object) and returns the URL, the object's key and its
 // first record.
-func webFixture(t *testing.T, n int) (string, string, string) {
+func webFixture(t *testing.T, n int) (*Server, string, string, string) {
 	t.Helper()
 	srv, url := startServer(t, NoQuotas())
 	fh := firehoseClient(url, 1)
@@ -42,7 +44,7 @@ func webFixture(t *testing.T, n int) (string, string, string) {
 	if len(keys) != 1 {
 		t.Fatalf("delivered %v, want one file", keys)
 	}
-	return url, keys[0], strings.TrimSpace(recs[0])
+	return srv, url, keys[0], strings.TrimSpace(recs[0])
 }
 
 // getBody GETs url and returns the status, the headers and the body.
@@ -68,7 +70,7 @@ func getBody(t *testing.T, url string, header http.Header) (int, http.Header, []
 }
 
 func TestWebStateAPI(t *testing.T) {
-	url, key, first := webFixture(t, 321)
+	_, url, key, first := webFixture(t, 321)
 	status, header, body := getBody(t, url+webStatePath, nil)
 	if status != http.StatusOK || header.Get("Content-Type") != "application/json" {
 		t.Fatalf("state: %d %s", status, header.Get("Content-Type"))
@@ -146,9 +148,26 @@ func TestWebPageInHeadlessChromium(t *testing.T) {
 		t.Skip("runs chromium")
 	}
 	bin := chromium(t)
-	url, key, _ := webFixture(t, 321)
+	srv, url, key, _ := webFixture(t, 321)
+	// The page is served through a wrapper that puts 100 more records just
+	// before the page's second poll, so the chart must update to show them.
+	fh := firehoseClient(url, 1)
+	var polls atomic.Int32
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == webStatePath && polls.Add(1) == 2 {
+			recs := make([]string, 100)
+			for i := range recs {
+				recs[i] = "more\n"
+			}
+			if _, err := fh.PutRecordBatch(r.Context(), &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String("web-stream"), Records: batchOf(recs...)}); err != nil {
+				t.Errorf("PutRecordBatch during the page's polling: %v", err)
+			}
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(page.Close)
 	cmd := exec.CommandContext(ctxTimeout(t), bin, "--headless=new", "--no-sandbox", "--disable-gpu",
-		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000", "--dump-dom", url+"/")
+		"--user-data-dir="+t.TempDir(), "--virtual-time-budget=7000", "--dump-dom", page.URL+"/")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -173,7 +192,10 @@ func TestWebPageInHeadlessChromium(t *testing.T) {
 		sum += v
 		bars++
 	}
-	if bars != webChartMinutes || sum != 321 {
-		t.Errorf("IncomingRecords chart: %d bars adding up to %d, want %d bars adding up to 321", bars, sum, webChartMinutes)
+	if bars != webChartMinutes || sum != 421 {
+		t.Errorf("IncomingRecords chart: %d bars adding up to %d, want %d bars adding up to 421 (321, then 100 more while the page polled)", bars, sum, webChartMinutes)
+	}
+	if n := polls.Load(); n < 3 {
+		t.Errorf("the page fetched the state %d times in 7 s of virtual time, want a poll every 2 s", n)
 	}
 }
