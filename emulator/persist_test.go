@@ -306,13 +306,8 @@ func TestS3HidesEmulatorState(t *testing.T) {
 
 	// The web page's newest objects are the delivered one only.
 	var state webState
-	resp, err := http.Get(url + webStatePath) //nolint:noctx // a test against a loopback server
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
-		t.Fatal(err)
+	if status, _, body := getBody(t, url+webStatePath, nil); status != http.StatusOK || json.Unmarshal(body, &state) != nil {
+		t.Fatalf("state: %d %s", status, body)
 	}
 	if len(state.Objects) != 1 || state.Objects[0].Bucket != "seen-bucket" || state.Totals.Count != 1 {
 		t.Errorf("web page objects %+v (total %d), want the one delivered object", state.Objects, state.Totals.Count)

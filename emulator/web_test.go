@@ -199,3 +199,56 @@ func TestWebPageInHeadlessChromium(t *testing.T) {
 		t.Errorf("the page fetched the state %d times in 7 s of virtual time, want a poll every 2 s", n)
 	}
 }
+
+// The web page's state lists the scripted faults not yet used up, as the
+// control API does, and both live under /_emulator/ side by side.
+func TestWebStateShowsScriptedFaults(t *testing.T) {
+	srv, url := startServer(t, NoQuotas())
+	fh := firehoseClient(url, 1)
+	createStream(t, fh, "scripted", "scripted-bucket", "", 5, 300)
+	scripted := func() []faultJSON {
+		t.Helper()
+		status, _, body := getBody(t, url+webStatePath, nil)
+		var st webState
+		if err := json.Unmarshal(body, &st); status != http.StatusOK || err != nil {
+			t.Fatalf("state: %d %v", status, err)
+		}
+		return st.Faults.Scripted
+	}
+	if got := scripted(); len(got) != 0 {
+		t.Fatalf("scripted faults %+v before any, want none", got)
+	}
+	if err := srv.Control(FailNext("PutRecord", 2, FaultInternalFailure)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		wantTimes []int
+	}{
+		{"as scripted", []int{2}},
+		{"after one call took it", []int{1}},
+		{"after the second", nil},
+	}
+	for i, tt := range tests {
+		if i > 0 {
+			if _, err := putOne(ctxTimeout(t), fh, "scripted", "x\n"); errorCode(err) != string(FaultInternalFailure) {
+				t.Fatalf("PutRecord: %v, want %s", err, FaultInternalFailure)
+			}
+		}
+		got := scripted()
+		var times []int
+		for _, f := range got {
+			if f.Operation != "PutRecord" || f.Action != "fail" || f.Code != string(FaultInternalFailure) {
+				t.Errorf("%s: fault %+v", tt.name, f)
+			}
+			times = append(times, f.Times)
+		}
+		if !slices.Equal(times, tt.wantTimes) {
+			t.Errorf("%s: times left %v, want %v", tt.name, times, tt.wantTimes)
+		}
+	}
+	// The control API still answers next to the page.
+	if status, _, body := getBody(t, url+"/_emulator/faults", nil); status != http.StatusOK || !strings.Contains(string(body), `"faults":[]`) {
+		t.Errorf("GET /_emulator/faults: %d %s", status, body)
+	}
+}
