@@ -316,7 +316,14 @@ func (d *discardingWriter) WriteHeader(int)             {}
 
 // The HTTP control API, for tests written in other languages.
 
+// controlPathPrefix is shared with the web page (routes.go), which serves
+// every other path under it.
 const controlPathPrefix = "/_emulator/"
+
+// isControlPath reports whether path is one of the control API's.
+func isControlPath(path string) bool {
+	return path == controlPathPrefix+"faults" || path == controlPathPrefix+"stats"
+}
 
 // faultJSON is a Fault as the HTTP control API reads and writes it.
 type faultJSON struct {

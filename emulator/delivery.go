@@ -2,13 +2,16 @@ package emulator
 
 import (
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// destination is a stream's S3 destination as created.
+// destination is a stream's S3 destination, as created or last changed by
+// UpdateDestination.
 type destination struct {
 	extended          bool
 	roleARN           string
@@ -38,12 +41,15 @@ type stream struct {
 	metrics  *metricStore
 	log      *slog.Logger
 
-	// mu guards the spool, closed and tags; a put holds it from the quota
+	// mu guards dest, the spool, closed, tags and state; a put holds it from the quota
 	// decision to the append so Close never misses an accepted record.
 	mu     sync.Mutex
 	cur    *spool // nil while nothing is buffered
 	closed bool
 	tags   map[string]string
+	state  streamState // version, status, encryption (firehose_manage.go)
+
+	encrypted atomic.Bool // the Encrypted field of put answers
 
 	// writeMu serialises deliveries. It is taken while mu is still held
 	// (order mu → writeMu), so a Flush that starts after a swap waits for
@@ -168,8 +174,11 @@ func (st *stream) flushAfterAppendLocked() {
 	}
 }
 
-// objectKey is the S3 key of an object whose first record arrived at t.
+// objectKey is the S3 key of an object whose first record arrived at t;
+// the caller holds st.mu. It is chosen when the spool is created and kept
+// in its header, so an object delivered after a restart has the same key,
+// version id included, as it would have had without one.
 func (st *stream) objectKey(t time.Time) string {
 	t = t.UTC()
-	return st.dest.prefix + t.Format("2006/01/02/15/") + st.name + "-1-" + t.Format("2006-01-02-15-04-05") + "-" + uuid.NewString()
+	return st.dest.prefix + t.Format("2006/01/02/15/") + st.name + "-" + strconv.Itoa(st.state.version) + "-" + t.Format("2006-01-02-15-04-05") + "-" + uuid.NewString()
 }

@@ -237,7 +237,7 @@ func TestBadBodiesAreRefused(t *testing.T) {
 		{name: "wrong type", target: "PutRecord", body: `{"DeliveryStreamName":5}`, wantCode: "SerializationException"},
 		{name: "missing data", target: "PutRecordBatch", body: `{"DeliveryStreamName":"s","Records":[{}]}`, wantCode: "ValidationException"},
 		{name: "missing record", target: "PutRecord", body: `{"DeliveryStreamName":"s"}`, wantCode: "ValidationException"},
-		{name: "unknown operation", target: "StartDeliveryStreamEncryption", body: `{}`, wantCode: "UnknownOperationException"},
+		{name: "unknown operation", target: "CreateDeliveryStreamV2", body: `{}`, wantCode: "UnknownOperationException"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,7 +58,7 @@ func httpStats(t *testing.T, url string) Stats {
 	return st
 }
 
-func putOne(ctx context.Context, fh *firehose.Client, stream, data string) error {
+func putOneErr(ctx context.Context, fh *firehose.Client, stream, data string) error {
 	_, err := fh.PutRecord(ctx, &firehose.PutRecordInput{DeliveryStreamName: aws.String(stream), Record: &types.Record{Data: []byte(data)}})
 	return err
 }
@@ -80,7 +80,7 @@ func TestSlowBodiesDoNotExhaustMemory(t *testing.T) {
 	}
 	// Every slow request is in its handler, reading its body.
 	waitUntil(t, "every slow request is being served", func() bool { return httpStats(t, c.url).RequestsInFlight >= conns+1 })
-	if err := putOne(ctx, fh, "s", "normal\n"); err != nil {
+	if err := putOneErr(ctx, fh, "s", "normal\n"); err != nil {
 		t.Fatalf("PutRecord beside the slow connections: %v", err)
 	}
 	if rss := rssBytes(t, c.cmd.Process.Pid); rss > 256<<20 {
@@ -120,7 +120,7 @@ func TestConnectionsOverTheCapAreRefused(t *testing.T) {
 	waitUntil(t, "the connections are closed", func() bool { return srv.Stats().OpenConnections == 0 })
 	fh := firehoseClient(url, 1)
 	createStream(t, fh, "s", "bkt", "", 5, 300)
-	if err := putOne(ctx, fh, "s", "after\n"); err != nil {
+	if err := putOneErr(ctx, fh, "s", "after\n"); err != nil {
 		t.Errorf("PutRecord once connections closed: %v", err)
 	}
 }
@@ -139,14 +139,14 @@ func TestBodyBytesOverTheBudgetAreRefused(t *testing.T) {
 	waitUntil(t, "the hog holds its bytes", func() bool { return srv.Stats().RequestBytesHeld >= 60<<10 })
 
 	record := strings.Repeat("r", 10<<10) + "\n"
-	err := putOne(ctx, fh, "s", record)
+	err := putOneErr(ctx, fh, "s", record)
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ServiceUnavailableException" {
 		t.Fatalf("PutRecord over the budget: %v, want ServiceUnavailableException", err)
 	}
 	_ = hog.Close()
 	waitUntil(t, "the bytes are given back", func() bool { return srv.Stats().RequestBytesHeld == 0 })
-	if err := putOne(ctx, fh, "s", record); err != nil {
+	if err := putOneErr(ctx, fh, "s", record); err != nil {
 		t.Fatalf("PutRecord once the bytes are back: %v", err)
 	}
 	if err := srv.Flush(ctx); err != nil {

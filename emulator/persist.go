@@ -27,15 +27,34 @@ func (c *config) spoolDir() string { return filepath.Join(c.stateDir(), spoolDir
 
 // persistedStream is one stream as streams.json keeps it. The ARN is not
 // kept: it follows the region and account of the emulator that reads it.
+//
+// A DELETING stream is not kept (a restart finds it deleted); a CREATING
+// one is, with the time it becomes ACTIVE. Files written before
+// UpdateDestination and encryption existed have no version (read as 1) and
+// no encryption (DISABLED).
 type persistedStream struct {
 	Name        string               `json:"name"`
 	Type        string               `json:"type"`
 	CreatedAt   time.Time            `json:"createdAt"`
 	Destination persistedDestination `json:"destination"`
 	Tags        map[string]string    `json:"tags,omitempty"`
+	VersionID   int                  `json:"versionId,omitempty"`
+	UpdatedAt   time.Time            `json:"updatedAt,omitzero"`
+	ActiveAt    time.Time            `json:"activeAt,omitzero"` // CREATING before this
+	Encryption  *persistedEncryption `json:"encryption,omitempty"`
+}
+
+// persistedEncryption is a stream's encryption settings; ChangedAt makes a
+// restart within CreateDelay of a change still answer ENABLING/DISABLING.
+type persistedEncryption struct {
+	Enabled   bool      `json:"enabled"`
+	KeyType   string    `json:"keyType,omitempty"`
+	KeyARN    string    `json:"keyArn,omitempty"`
+	ChangedAt time.Time `json:"changedAt,omitzero"`
 }
 
 type persistedDestination struct {
+	ID                string `json:"id,omitempty"` // destinationID; absent in older files
 	Extended          bool   `json:"extended"`
 	RoleARN           string `json:"roleArn,omitempty"`
 	BucketARN         string `json:"bucketArn"`
@@ -54,7 +73,7 @@ type streamsFile struct {
 
 func (d destination) persisted() persistedDestination {
 	return persistedDestination{
-		Extended: d.extended, RoleARN: d.roleARN, BucketARN: d.bucketARN, Bucket: d.bucket, Prefix: d.prefix,
+		ID: destinationID, Extended: d.extended, RoleARN: d.roleARN, BucketARN: d.bucketARN, Bucket: d.bucket, Prefix: d.prefix,
 		ErrorOutputPrefix: d.errorOutputPrefix, SizeInMBs: d.sizeInMBs, IntervalInSeconds: d.intervalInSeconds,
 		CompressionFormat: d.compressionFormat,
 	}
@@ -65,6 +84,41 @@ func (p persistedDestination) destination() destination {
 		extended: p.Extended, roleARN: p.RoleARN, bucketARN: p.BucketARN, bucket: p.Bucket, prefix: p.Prefix,
 		errorOutputPrefix: p.ErrorOutputPrefix, sizeInMBs: p.SizeInMBs, intervalInSeconds: p.IntervalInSeconds,
 		compressionFormat: p.CompressionFormat,
+	}
+}
+
+// persisted is st as streams.json keeps it, or false for a DELETING
+// stream; the caller holds st.mu.
+func (st *stream) persistedLocked() (persistedStream, bool) {
+	if !st.state.deletingAt.IsZero() {
+		return persistedStream{}, false
+	}
+	tags := make(map[string]string, len(st.tags))
+	for k, v := range st.tags {
+		tags[k] = v
+	}
+	p := persistedStream{
+		Name: st.name, Type: st.typ, CreatedAt: st.createdAt, Destination: st.dest.persisted(), Tags: tags,
+		VersionID: st.state.version, UpdatedAt: st.state.updatedAt, ActiveAt: st.state.activeAt,
+	}
+	if e := st.state.encryption; e.enabled || !e.changedAt.IsZero() {
+		p.Encryption = &persistedEncryption{Enabled: e.enabled, KeyType: e.keyType, KeyARN: e.keyARN, ChangedAt: e.changedAt}
+	}
+	return p, true
+}
+
+// restoreState sets the state of a stream loaded from p; nothing else
+// holds st yet.
+func (st *stream) restoreState(p persistedStream) {
+	st.state = streamState{version: max(1, p.VersionID), updatedAt: p.UpdatedAt, activeAt: p.ActiveAt}
+	if st.state.updatedAt.IsZero() {
+		st.state.updatedAt = p.CreatedAt
+	}
+	if st.state.activeAt.IsZero() {
+		st.state.activeAt = p.CreatedAt
+	}
+	if e := p.Encryption; e != nil {
+		st.setEncryptionLocked(encryptionState{enabled: e.Enabled, keyType: e.KeyType, keyARN: e.KeyARN, changedAt: e.ChangedAt})
 	}
 }
 
@@ -96,14 +150,11 @@ func (s *Server) saveStreams() error {
 	file := streamsFile{Version: 1, Streams: []persistedStream{}}
 	for _, st := range s.streamList() {
 		st.mu.Lock()
-		tags := make(map[string]string, len(st.tags))
-		for k, v := range st.tags {
-			tags[k] = v
-		}
+		p, keep := st.persistedLocked()
 		st.mu.Unlock()
-		file.Streams = append(file.Streams, persistedStream{
-			Name: st.name, Type: st.typ, CreatedAt: st.createdAt, Destination: st.dest.persisted(), Tags: tags,
-		})
+		if keep {
+			file.Streams = append(file.Streams, p)
+		}
 	}
 	slices.SortFunc(file.Streams, func(a, b persistedStream) int { return strings.Compare(a.Name, b.Name) })
 	body, err := json.MarshalIndent(file, "", "  ")
@@ -160,11 +211,16 @@ func (s *Server) loadStreams() error {
 		if err := validateStreamName(p.Name, "deliveryStreamName"); err != nil {
 			return fmt.Errorf("emulator: load streams: %w", err)
 		}
+		if id := p.Destination.ID; id != "" && id != destinationID {
+			return fmt.Errorf("emulator: load stream %s: unknown destination id %q", p.Name, id)
+		}
 		dest := p.Destination.destination()
 		if err := validateObjectPath(s.cfg.dataDir, dest); err != nil {
 			return fmt.Errorf("emulator: load stream %s: %w", p.Name, err)
 		}
-		s.streams[p.Name] = s.newStream(p.Name, p.Type, p.CreatedAt, dest, p.Tags)
+		st := s.newStream(p.Name, p.Type, p.CreatedAt, dest, p.Tags)
+		st.restoreState(p)
+		s.streams[p.Name] = st
 	}
 	return nil
 }

@@ -1,59 +1,3 @@
-// Package emulator is a faithful local Amazon Data Firehose and CloudWatch
-// endpoint for tests and for running without an AWS account.
-//
-// It speaks the real wire protocols (Firehose AWS JSON 1.1; CloudWatch
-// rpc-v2-cbor as the current Go SDK sends it and AWS JSON 1.0 as botocore and
-// the AWS CLI send it), enforces the real per-call limits (500 records,
-// 1,000 KiB per record, 4 MiB per call) and the per-stream quotas, injects
-// reproducible faults on request, keeps per-minute CloudWatch metrics and
-// delivers records to files laid out like the S3 destination:
-//
-//	DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>
-//
-// A Server is an http.Handler; Start also serves it on a loopback listener.
-//
-//	srv, err := emulator.New(emulator.DataDir(dir))
-//	url, err := srv.Start("127.0.0.1:0")
-//	defer srv.Close(ctx) // delivers every buffered record
-//
-// # Durability
-//
-// Nothing acknowledged is ever lost. Each accepted request is appended to
-// its stream's spool file under DIR/.emulator/spool before it is answered,
-// so the buffering hints cost disk, not memory, and a killed process (even
-// SIGKILL) keeps every record it acknowledged. The stream definitions are
-// kept in DIR/.emulator/streams.json. New on a data directory a previous
-// emulator used recreates its streams and delivers its leftover spools as
-// objects, each exactly once. SyncWrites adds an fsync before each answer
-// (shared by concurrent requests), for records that must survive a machine
-// crash as well. Flush and Close deliver every spool now.
-//
-// # Limits
-//
-// Request bodies are read as they arrive, against a budget of bytes held at
-// once, with read timeouts and a cap on open connections; the CloudWatch
-// series kept are capped too (see Limits). Past a limit the emulator
-// answers ServiceUnavailableException, which the SDKs retry.
-//
-// # Faults
-//
-// FaultConfig injects random faults at fixed rates. Control scripts exact
-// ones at run time, like kfake's ControlKey: the next N calls of an
-// operation fail whole, fail every record, lose their response after the
-// records are delivered, lose their connection before anything is
-// accepted, or wait.
-//
-//	srv.Control(emulator.FailNext("PutRecordBatch", 3, emulator.FaultInternalFailure))
-//
-// Tests in other languages use the same control over HTTP:
-//
-//	POST   /_emulator/faults  {"faults":[{"operation":"PutRecordBatch","times":3,"action":"fail","code":"InternalFailure"}]}
-//	GET    /_emulator/faults  the scripted faults not yet used up
-//	DELETE /_emulator/faults  drop them
-//	GET    /_emulator/stats   open connections, requests in flight, body bytes held
-//
-// The actions are fail, fail-records, lose-response, drop-connection and
-// delay (with "delay":"250ms"); see Fault.
 package emulator
 
 import (
@@ -128,6 +72,8 @@ type config struct {
 	now          func() time.Time
 	limits       Limits
 	syncWrites   bool
+	streams      []streamSpec  // created by New (streams.go)
+	createDelay  time.Duration // CREATING and DELETING last this long (firehose_manage.go)
 }
 
 // DataDir sets the directory the delivered files go to, and where the
@@ -260,6 +206,7 @@ type Server struct {
 	faults  *faultInjector
 	script  faultScript
 	load    serverLoad
+	etags   etagCache // S3 ETags of delivered files (s3api.go)
 
 	persistMu sync.Mutex // serialises saveStreams
 	lock      *os.File   // holds the data directory's lock until Close
@@ -338,6 +285,10 @@ func New(opts ...Option) (*Server, error) {
 		// What could not be delivered stays in the spool directory for the
 		// next start; the streams serve meanwhile.
 		s.log.Error("emulator: deliver the records of a previous run", slog.Any("error", err))
+	}
+	if err := s.createConfiguredStreams(); err != nil {
+		_ = lock.Close()
+		return nil, err
 	}
 	go s.flushOnInterval()
 	return s, nil
@@ -490,11 +441,16 @@ const (
 )
 
 // ServeHTTP routes Firehose (AWS JSON 1.1, by X-Amz-Target) and CloudWatch
-// (AWS JSON 1.0 by X-Amz-Target, rpc-v2-cbor by URL path) requests.
+// (AWS JSON 1.0 by X-Amz-Target, rpc-v2-cbor by URL path, awsQuery by a
+// form-encoded body) requests, S3 reads (signed for s3, or GET/HEAD of a
+// bucket path) and the web page (GET / and /_emulator/).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.limitRequest(w, r)()
-	if strings.HasPrefix(r.URL.Path, controlPathPrefix) {
+	if isControlPath(r.URL.Path) { // scripted faults, stats (control.go)
 		s.serveControl(w, r)
+		return
+	}
+	if s.serveSurface(w, r) { // S3 reads, the web page (routes.go)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -526,6 +482,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if op, ok := strings.CutPrefix(target, cloudwatchTargetPrefix); ok {
 		s.serveCloudWatch(w, r, op, jsonCodec{})
+		return
+	}
+	if isQueryRequest(r) { // CloudWatch over awsQuery (query.go)
+		s.serveQuery(w, r)
 		return
 	}
 	writeFirehoseError(w, &apiError{code: codeUnknownOperation, message: fmt.Sprintf("unknown operation %q", target), status: http.StatusBadRequest})

@@ -15,9 +15,10 @@ const (
 	maxPath          = 4095
 	maxPrefixLength  = 1024
 	// objectKeyTail is the longest part of a key after the prefix:
-	// "YYYY/MM/DD/HH/" + a 64-character stream name + "-1-" + the time
-	// "YYYY-MM-DD-HH-MM-SS-" + a 36-character UUID.
-	objectKeyTail = 14 + 64 + 3 + 20 + 36
+	// "YYYY/MM/DD/HH/" + a 64-character stream name + "-<version>-" (a
+	// version id of up to 10 digits) + the time "YYYY-MM-DD-HH-MM-SS-" + a
+	// 36-character UUID.
+	objectKeyTail = 14 + 64 + 12 + 20 + 36
 	// yearLength: the first key part after the prefix is the year, which
 	// extends the prefix's last path component.
 	yearLength = 4

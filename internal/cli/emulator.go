@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,6 +37,8 @@ type emulatorOptions struct {
 	MaxInFlightBytes       int64
 	BodyReadTimeout        time.Duration
 	MaxMetricSeries        int
+	Streams                []string
+	CreateDelay            time.Duration
 }
 
 func (o *emulatorOptions) addFlags(fs *pflag.FlagSet) {
@@ -56,6 +59,8 @@ func (o *emulatorOptions) addFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxInFlightBytes, "max-in-flight-bytes", 0, "request body bytes held at once; a request past it is answered ServiceUnavailableException (default 268435456)")
 	fs.DurationVar(&o.BodyReadTimeout, "body-read-timeout", 0, "time allowed to read a request body (default 1m0s)")
 	fs.IntVar(&o.MaxMetricSeries, "max-metric-series", 0, "CloudWatch metric series kept; past it the least recently written is forgotten (default 100000)")
+	fs.StringArrayVar(&o.Streams, "stream", nil, "create a delivery stream at start, NAME[=BUCKET[/PREFIX]] (repeatable; without a bucket: bucket "+emulator.DefaultStreamBucket+", prefix NAME/)")
+	fs.DurationVar(&o.CreateDelay, "create-delay", 0, "how long a created stream stays CREATING (and a deleted one DELETING) before it is ACTIVE (gone), for code that waits on the status")
 }
 
 // serverOptions turns the flags into emulator options.
@@ -101,11 +106,37 @@ func (o *emulatorOptions) serverOptions(fs *pflag.FlagSet) ([]emulator.Option, e
 			BodyReadTimeout:  o.BodyReadTimeout,
 			MaxMetricSeries:  o.MaxMetricSeries,
 		}),
+		emulator.CreateDelay(o.CreateDelay),
 	)
 	if o.Fsync {
 		opts = append(opts, emulator.SyncWrites())
 	}
+	for _, spec := range o.Streams {
+		opt, err := parseStreamSpec(spec)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, opt)
+	}
 	return opts, nil
+}
+
+// parseStreamSpec reads --stream NAME[=BUCKET[/PREFIX]]. Without a bucket the
+// stream delivers to emulator.DefaultStreamBucket under the prefix NAME/; a
+// PREFIX is used as written (end it with "/" for a folder).
+func parseStreamSpec(spec string) (emulator.Option, error) {
+	name, dest, hasDest := strings.Cut(spec, "=")
+	if name == "" {
+		return nil, usageErrorf("--stream %q: the name is empty (want NAME[=BUCKET[/PREFIX]])", spec)
+	}
+	if !hasDest {
+		return emulator.StreamWithPrefix(name, emulator.DefaultStreamBucket, name+"/"), nil
+	}
+	bucket, prefix, _ := strings.Cut(dest, "/")
+	if bucket == "" {
+		return nil, usageErrorf("--stream %q: the bucket is empty (want NAME[=BUCKET[/PREFIX]])", spec)
+	}
+	return emulator.StreamWithPrefix(name, bucket, prefix), nil
 }
 
 func newEmulatorCommand(g *globalOptions) *cobra.Command {
@@ -118,7 +149,11 @@ metric API (rpc-v2-cbor for the Go SDK, AWS JSON 1.0 for the AWS CLI) on one add
 per-call limits (500 records, 1,000 KiB per record, 4 MiB per call) and the per-stream quotas, and
 writes delivered records like the S3 destination does, under the data directory:
 
-  DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>
+  DIR/<bucket>/<prefix>YYYY/MM/DD/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>
+
+It also serves the delivered files through the S3 read API (ListBuckets, ListObjectsV2, HeadObject,
+GetObject: aws s3 ls / aws s3 cp), CloudWatch over awsQuery for older SDKs, and a web page at / with
+the streams, per-minute charts and the newest objects. --stream creates streams at start.
 
 Point any client at it with --endpoint-url http://127.0.0.1:4566 (or AWS_ENDPOINT_URL) and fake
 credentials. On SIGINT or SIGTERM it writes every buffered record to disk and exits 0.
@@ -178,7 +213,7 @@ func runEmulatorWithFlags(ctx context.Context, g *globalOptions, opts emulatorOp
 		_ = srv.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("start emulator: %w", err)
 	}
-	if _, err := fmt.Fprintf(g.stdio.Out, "emulator listening on %s, data in %s\n", url, srv.DataDir()); err != nil {
+	if _, err := fmt.Fprintf(g.stdio.Out, "emulator listening on %s, data in %s\nweb page: %s/\n", url, srv.DataDir(), url); err != nil {
 		logger.Warn("could not write the listening line", slog.Any("error", err))
 	}
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -52,6 +53,23 @@ func TestEmulatorFlags(t *testing.T) {
 				Fsync: true, MaxConnections: 50, MaxInFlightBytes: 1_000_000, BodyReadTimeout: 5 * time.Second, MaxMetricSeries: 10},
 		},
 		{
+			name: "streams and create delay",
+			args: []string{"--stream", "a", "--stream", "b=bkt", "--stream", "c=bkt/logs/", "--create-delay", "3s"},
+			want: emulatorOptions{Addr: "127.0.0.1:4566", Quota: "default", Streams: []string{"a", "b=bkt", "c=bkt/logs/"}, CreateDelay: 3 * time.Second},
+		},
+		{
+			name:      "stream without a name",
+			args:      []string{"--stream", "=bkt"},
+			want:      emulatorOptions{Addr: "127.0.0.1:4566", Quota: "default", Streams: []string{"=bkt"}},
+			wantUsage: true,
+		},
+		{
+			name:      "stream with an empty bucket",
+			args:      []string{"--stream", "a=/logs/"},
+			want:      emulatorOptions{Addr: "127.0.0.1:4566", Quota: "default", Streams: []string{"a=/logs/"}},
+			wantUsage: true,
+		},
+		{
 			name: "quota none",
 			args: []string{"--quota", "none"},
 			want: emulatorOptions{Addr: "127.0.0.1:4566", Quota: "none"},
@@ -77,7 +95,7 @@ func TestEmulatorFlags(t *testing.T) {
 			if err := fs.Parse(tt.args); err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("options = %+v, want %+v", got, tt.want)
 			}
 			_, err := got.serverOptions(fs)
@@ -388,5 +406,48 @@ func TestEmulatorCommandSurvivesSIGKILL(t *testing.T) {
 	}
 	if bad != 0 || len(seen) != batches*perBatch {
 		t.Errorf("%d of %d records missing or duplicated (%d distinct lines delivered)", bad, batches*perBatch, len(seen))
+	}
+}
+
+func TestEmulatorCommandCreatesStreams(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	url, done := startEmulatorCommand(t, ctx, emulatorOptions{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Quota: "default",
+		Streams: []string{"plain", "custom=my-bucket/logs/", "bare=other-bucket"}})
+	fh := firehose.NewFromConfig(aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(url),
+		HTTPClient:   &awsconf.BufferedClient{BuildableClient: awshttp.NewBuildableClient()},
+	})
+	tests := []struct {
+		stream, wantBucketARN, wantPrefix string
+	}{
+		{"plain", "arn:aws:s3:::firehose-emulator", "plain/"},
+		{"custom", "arn:aws:s3:::my-bucket", "logs/"},
+		{"bare", "arn:aws:s3:::other-bucket", ""},
+	}
+	for _, tt := range tests {
+		out, err := fh.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(tt.stream)})
+		if err != nil {
+			t.Fatalf("DescribeDeliveryStream %s: %v", tt.stream, err)
+		}
+		d := out.DeliveryStreamDescription
+		s3 := d.Destinations[0].ExtendedS3DestinationDescription
+		if d.DeliveryStreamStatus != types.DeliveryStreamStatusActive || aws.ToString(s3.BucketARN) != tt.wantBucketARN || aws.ToString(s3.Prefix) != tt.wantPrefix {
+			t.Errorf("%s: %s %s %q, want ACTIVE %s %q", tt.stream, d.DeliveryStreamStatus, aws.ToString(s3.BucketARN), aws.ToString(s3.Prefix), tt.wantBucketARN, tt.wantPrefix)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("runEmulator: %v", err)
+	}
+
+	// A stream the emulator cannot create is a usage error.
+	g := &globalOptions{stdio: Stdio{Out: io.Discard, Err: io.Discard}, signals: newSignalState(nil)}
+	err := runEmulator(context.Background(), g, emulatorOptions{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Quota: "default",
+		Streams: []string{"s=Not_A_Bucket"}})
+	if err == nil || exitCode(err, g.signals) != exitFatal {
+		t.Errorf("runEmulator with a bad bucket: %v, want a usage error", err)
 	}
 }
