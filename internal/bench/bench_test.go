@@ -28,10 +28,10 @@ func TestParseSummaryReadsWhatRenderSummaryWrites(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := ui.RenderSummary(&buf, tt.in); err != nil {
+			if err := ui.RenderSummaryJSON(&buf, tt.in); err != nil {
 				t.Fatal(err)
 			}
-			got, err := parseSummary("some log line\n" + buf.String())
+			got, err := parseSummary(buf.String())
 			if err != nil {
 				t.Fatalf("parseSummary: %v\n%s", err, buf.String())
 			}
@@ -61,8 +61,9 @@ func TestParseSummaryErrors(t *testing.T) {
 		want      error
 	}{
 		{"empty", "", errNoSummary},
-		{"no throughput row", "put: s\n  records read  3\n  delivered  3\n", errNoSummary},
-		{"bad number", "put: s\n  records read  lots\n  throughput  1 records/s, 0.00 MiB/s\n", nil},
+		{"a table, not JSON", "put: s\n  records read  3\n  delivered  3\n", nil},
+		{"bad number", `{"records_read":"lots"}`, nil},
+		{"no elapsed time", `{"records_read":3,"delivered":3}`, errNoSummary},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -233,7 +233,7 @@ func runPut(ctx context.Context, bin, dir, url, stream, input string, extra []st
 // runPutAs is runPut with its log and dead-letter files named after label,
 // for several producers on one stream.
 func runPutAs(ctx context.Context, bin, dir, url, stream, label, input string, extra []string) (putRun, error) {
-	args := []string{"--endpoint-url", url, "--region", "us-east-1", "put", "--stream", stream,
+	args := []string{"--endpoint-url", url, "--region", "us-east-1", "--output", "json", "put", "--stream", stream,
 		"--dead-letter", filepath.Join(dir, label+".deadletter.ndjson")}
 	args = append(append(args, extra...), input)
 	logPath := filepath.Join(dir, "put-"+label+".log")
