@@ -7,6 +7,7 @@ type part struct {
 	seq    int64
 	source string
 	done   func(RecordResult) // the caller's promise (AddFunc, Send, PutRecordBatch), or nil
+	inEnd  Position           // Record.End, handed back
 	off    int                // the input data is entry.data[off:end], without the appended newline
 	end    int
 }

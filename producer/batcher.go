@@ -41,7 +41,7 @@ func (in *incoming) push(rec Record, done func(RecordResult), appendNewline bool
 	}
 	in.entries = append(in.entries, entry{
 		data:     data,
-		parts:    in.arena.onePart(part{seq: rec.Seq, source: rec.Source, done: done, end: n}),
+		parts:    in.arena.onePart(part{seq: rec.Seq, source: rec.Source, done: done, inEnd: rec.End, end: n}),
 		buffered: true,
 	})
 	wake := in.sleeping
@@ -152,12 +152,29 @@ func (p *Producer) emit(bt *batch) bool {
 	if bt == nil {
 		return true
 	}
+	p.batchesOut.Add(1)
 	select {
 	case p.work <- bt:
 		return true
 	case <-p.runCtx.Done():
+		p.batchesOut.Add(-1)
 		p.giveUp(bt.entries, p.stopReason(), "", "", false)
 		return false
+	}
+}
+
+// starved reports whether Add waits for room while no batch is out to free
+// it: what is open must then go now, whatever Linger says. While batches
+// are out, their settling frees room and batches keep filling.
+func (p *Producer) starved() bool {
+	return p.batchesOut.Load() == 0 && p.buffer.blocked()
+}
+
+// batchDone counts a batch back in; the last one out wakes the batcher if
+// Add waits for room.
+func (p *Producer) batchDone() {
+	if p.batchesOut.Add(-1) == 0 && p.buffer.blocked() {
+		p.requestFlush()
 	}
 }
 
@@ -183,7 +200,7 @@ func (p *Producer) batchLoop() {
 			lingerTimer.Stop()
 			lingerC = nil
 			return true
-		case now || p.flushing.Load() > 0 || (cfg.linger == 0 && p.filling.Load() == 0) || p.buffer.blocked():
+		case now || p.flushing.Load() > 0 || (cfg.linger == 0 && p.filling.Load() == 0) || p.starved():
 			lingerTimer.Stop()
 			lingerC = nil
 			return b.flush()
@@ -225,7 +242,7 @@ func (p *Producer) batchLoop() {
 			ok = ok && settle(false)
 		case <-lingerC:
 			lingerC = nil
-			if p.filling.Load() > 0 && !p.buffer.blocked() {
+			if p.filling.Load() > 0 && !p.starved() {
 				// A PutRecordBatch is still adding records it holds in
 				// memory: its batches fill, and it flushes when done.
 				lingerTimer.Reset(cfg.linger)
@@ -234,7 +251,9 @@ func (p *Producer) batchLoop() {
 			}
 			ok = b.flush()
 		case <-p.flushReq:
-			ok = settle(true)
+			// Flush, a waiting call, or Add waiting for room while no batch
+			// is out to free it: send what is open now.
+			ok = settle(p.flushing.Load() > 0 || p.starved())
 		case <-p.runCtx.Done():
 			ok = false
 		}

@@ -108,3 +108,15 @@ func (b *buffer) blocked() bool {
 	defer b.mu.Unlock()
 	return b.waiters > 0
 }
+
+// setMaxRecords changes the records bound; raising it wakes the waiters.
+func (b *buffer) setMaxRecords(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	raised := n > b.maxRecords
+	b.maxRecords = n
+	if raised && b.waiters > 0 {
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
+}

@@ -35,6 +35,7 @@ type config struct {
 	deadLetterOnStop     bool
 	maxBufferedRecords   int
 	maxBufferedBytes     int64
+	bufferFollowsLimit   bool // the records bound follows the adaptive in-flight limit
 }
 
 func defaultConfig() config {
@@ -270,6 +271,7 @@ func (c *config) finish() {
 	if c.concurrencySet {
 		inFlight = c.concurrency
 	}
+	c.bufferFollowsLimit = c.maxBufferedRecords == 0 && !c.concurrencySet
 	if c.maxBufferedRecords == 0 {
 		perBatch := c.maxBatchRecords
 		if c.packTarget > 0 {

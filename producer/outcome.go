@@ -47,7 +47,7 @@ func (p *Producer) settleDelivered(d *delivery) {
 		for i := range d.entries {
 			e := &d.entries[i]
 			for _, pt := range e.parts {
-				p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, RecordID: d.ids[i]})
+				p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, RecordID: d.ids[i]})
 			}
 		}
 	}
@@ -116,7 +116,7 @@ func (p *Producer) settleUnsent(entries []entry, reason string) {
 		e := &entries[i]
 		for _, pt := range e.parts {
 			err := fmt.Errorf("%w: record %s: %s after %d attempts", ErrUnsent, recordName(pt.seq, pt.source), reason, e.attempts)
-			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, Reason: reason, Err: err})
+			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, Reason: reason, Err: err})
 		}
 	}
 	p.buffer.release(int64(bufRecords), int64(bufBytes))
@@ -159,7 +159,7 @@ func (p *Producer) settleUndelivered(entries []entry, reason, code, msg string, 
 			if sinkErr != nil {
 				err = errors.Join(err, sinkErr)
 			}
-			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, Reason: reason, Rejected: rejected, Err: err})
+			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, Reason: reason, Rejected: rejected, Err: err})
 		}
 	}
 	p.buffer.release(int64(bufRecords), int64(bufBytes))
@@ -261,7 +261,7 @@ func (p *Producer) singleEntry(rec Record, done func(RecordResult)) entry {
 	if nl {
 		data = append(data, '\n')
 	}
-	return entry{data: data, parts: []part{{seq: rec.Seq, source: rec.Source, done: done, end: len(rec.Data)}}}
+	return entry{data: data, parts: []part{{seq: rec.Seq, source: rec.Source, done: done, inEnd: rec.End, end: len(rec.Data)}}}
 }
 
 // Reject dead-letters a record the caller found bad, with reason and cause,

@@ -73,15 +73,26 @@ type Record struct {
 	Seq    int64  // position in the input, 1-based; carried to delivery or dead-letter
 	Source string // optional human position for messages, e.g. "data.json:12" or "data.json[11]"
 	Data   []byte // the input record as read, WITHOUT the newline the producer may append
+	// End is where the record ends in its input, for the caller's
+	// checkpoint: the producer carries it to the record's RecordResult
+	// untouched. Optional.
+	End Position
+}
+
+// Position is a place in an input: a byte offset and the line there. The
+// producer does not read it; see Record.End.
+type Position struct {
+	Offset, Line int64
 }
 
 // RecordResult is the outcome of one input record.
 type RecordResult struct {
 	Seq      int64
 	Source   string
-	RecordID string // Firehose record ID when delivered; packed records share one
-	Reason   string // dead-letter reason when not delivered
-	Rejected bool   // refused before sending (too large, invalid), not dead-lettered after trying
+	End      Position // the record's End, as added
+	RecordID string   // Firehose record ID when delivered; packed records share one
+	Reason   string   // dead-letter reason when not delivered
+	Rejected bool     // refused before sending (too large, invalid), not dead-lettered after trying
 	// Err is nil when delivered; else it matches ErrNotDelivered,
 	// ErrRecordTooLarge or ErrFatal, joined with ErrDeadLetterWrite when the
 	// sink could not store the record.
@@ -119,9 +130,12 @@ type Producer struct {
 	retry    *retryQueue
 	work     chan *batch
 	flushReq chan struct{}
-	flushing atomic.Int32  // Flush or a synchronous call waits: send partial batches at once
-	filling  atomic.Int32  // PutRecordBatch is adding: hold partial batches
-	done     chan struct{} // closed when the batcher and the workers have exited
+	flushing atomic.Int32 // Flush or a synchronous call waits: send partial batches at once
+	filling  atomic.Int32 // PutRecordBatch is adding: hold partial batches
+	// batchesOut counts batches handed to the workers and not yet settled
+	// or requeued.
+	batchesOut atomic.Int64
+	done       chan struct{} // closed when the batcher and the workers have exited
 
 	closeOnce sync.Once
 	closeErr  error
@@ -156,7 +170,18 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 		done:     make(chan struct{}),
 	}
 	p.buffer.init(int64(cfg.maxBufferedRecords), cfg.maxBufferedBytes)
+	// The records buffered follow the in-flight limit: what the requests in
+	// flight carry and two batches more, so memory stays low while the limit
+	// is low.
+	perBatch := int64(cfg.maxBufferedRecords / (cfg.maxConcurrency + 2))
+	followLimit := func(limit int) {
+		if cfg.bufferFollowsLimit {
+			p.buffer.setMaxRecords(min(int64(limit+2)*perBatch, int64(cfg.maxBufferedRecords)))
+		}
+	}
+	followLimit(p.inFlight.stats().Limit)
 	p.inFlight.onChange = func(from, to int, reason string) {
+		followLimit(to)
 		p.log.LogAttrs(context.Background(), slog.LevelDebug, "requests in flight limit",
 			slog.Int("from", from), slog.Int("to", to), slog.String("reason", reason))
 	}

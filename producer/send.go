@@ -223,7 +223,7 @@ func (p *Producer) PutRecordBatch(ctx context.Context, recs []Record) (BatchResu
 	var stopped error
 	p.filling.Add(1)
 	for i, r := range recs {
-		res.Records[i] = RecordResult{Seq: r.Seq, Source: r.Source}
+		res.Records[i] = RecordResult{Seq: r.Seq, Source: r.Source, End: r.End}
 		c.added()
 		rr := &res.Records[i]
 		done := func(out RecordResult) { *rr = out; c.settled(out) }

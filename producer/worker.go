@@ -12,35 +12,49 @@ import (
 type worker struct {
 	recs  []types.Record
 	input firehose.PutRecordBatchInput
+	sent  delivery // reused: the entries one response delivered
 }
 
 // workLoop sends batches until the batcher closes the work channel.
 func (p *Producer) workLoop() {
 	w := &worker{recs: make([]types.Record, 0, p.cfg.maxBatchRecords)}
 	w.input.DeliveryStreamName = &p.stream
-	for bt := range p.work {
+	for {
+		// A slot first, then a batch: batches wait in the buffer, not in
+		// workers, so what is held follows the in-flight limit.
+		if err := p.inFlight.acquire(p.runCtx); err != nil {
+			// Stopped: settle what is left, without a slot.
+			for bt := range p.work {
+				p.giveUp(bt.entries, p.stopReason(), "", "", false)
+				p.batchDone()
+			}
+			return
+		}
+		bt, ok := <-p.work
+		if !ok {
+			p.inFlight.release(requestSample{outcome: requestFailed})
+			return
+		}
 		p.sendBatch(w, bt)
+		p.batchDone()
 	}
 }
 
-// sendBatch makes one PutRecordBatch call and settles every entry:
-// delivered, requeued for a retry, or dead-lettered.
+// sendBatch makes one PutRecordBatch call, holding a slot of the in-flight
+// limit that it releases, and settles every entry: delivered, requeued for
+// a retry, or dead-lettered.
 func (p *Producer) sendBatch(w *worker, bt *batch) {
 	entries := bt.entries
-	if p.runCtx.Err() != nil {
-		p.giveUp(entries, p.stopReason(), "", "", false)
-		return
-	}
-	if err := p.inFlight.acquire(p.runCtx); err != nil {
-		p.giveUp(entries, p.stopReason(), "", "", false)
-		return
-	}
 	acquired := time.Now()
 	outcome := requestFailed
 	var start time.Time
 	defer func() {
 		p.inFlight.release(requestSample{sent: start, rateWait: start.Sub(acquired), outcome: outcome})
 	}()
+	if p.runCtx.Err() != nil {
+		p.giveUp(entries, p.stopReason(), "", "", false)
+		return
+	}
 	if err := p.limiter.wait(p.runCtx, len(entries), bt.bytes); err != nil {
 		start = time.Now()
 		p.giveUp(entries, p.stopReason(), "", "", false)
@@ -66,7 +80,8 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 	}
 	var failed []entry
 	throttled := 0
-	var sent delivery
+	sent := &w.sent
+	sent.entries, sent.ids = sent.entries[:0], sent.ids[:0]
 	for i := range entries {
 		e := &entries[i]
 		var resp types.PutRecordBatchResponseEntry
@@ -85,7 +100,8 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 		}
 		sent.add(p, e, deref(resp.RecordId))
 	}
-	p.settleDelivered(&sent)
+	p.settleDelivered(sent)
+	clear(sent.entries) // drop references to record data
 	outcome = requestDelivered
 	if throttled > 0 {
 		outcome = requestThrottled

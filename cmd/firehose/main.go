@@ -6,17 +6,32 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/firehose-tools/firehose/internal/cli"
 )
 
 func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	// FIREHOSE_CPUPROFILE=FILE writes a CPU profile of the run, for
+	// `go tool pprof` (a developer's tool; not a flag).
+	if path := os.Getenv("FIREHOSE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err == nil {
+				defer pprof.StopCPUProfile() // before the Close above
+			}
+		}
+	}
 	// A closed stdout or stderr (| head) makes writes fail with EPIPE
 	// instead of killing the process: the run goes on and accounts for
 	// every record.
 	signal.Ignore(syscall.SIGPIPE)
-	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, cli.Signals(func(c chan<- os.Signal) {
+	return cli.Main(context.Background(), os.Args[1:], cli.Stdio{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, cli.Signals(func(c chan<- os.Signal) {
 		signal.Notify(c, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	})))
+	}))
 }

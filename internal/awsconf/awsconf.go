@@ -190,8 +190,13 @@ func (c *BufferedClient) Do(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.Body == nil || resp.Body == http.NoBody {
 		return resp, err
 	}
-	body, err := io.ReadAll(resp.Body)
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength < 64<<20 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(resp.Body)
 	_ = resp.Body.Close()
+	body := buf.Bytes()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("read response body: %w", err)

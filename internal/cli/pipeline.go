@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -187,12 +186,9 @@ func (r *sendRun) closeInput() {
 // or rejected moves the checkpoint; an unsent one stays for the resume.
 func (r *sendRun) settled(res producer.RecordResult) {
 	if r.ckpt == nil || errors.Is(res.Err, producer.ErrUnsent) || errors.Is(res.Err, producer.ErrDeadLetterWrite) {
-		if r.ckpt != nil {
-			r.ckpt.forget(res.Seq)
-		}
 		return
 	}
-	r.ckpt.settled(res.Seq)
+	r.ckpt.tracker.Settled(res.Seq, checkpoint.Position{Offset: res.End.Offset, Line: res.End.Line})
 }
 
 // send sends what the input still holds with PutRecordBatch, with
@@ -260,9 +256,6 @@ type checkpointState struct {
 	skipper     *checkpoint.Skipper
 	tracker     *checkpoint.Tracker
 	writer      *checkpoint.Writer
-
-	mu   sync.Mutex
-	next map[int64]checkpoint.Position // record -> position after it, while in flight
 }
 
 // openCheckpoint loads the checkpoint of input at path (unless restart) and
@@ -272,7 +265,7 @@ func openCheckpoint(input, path string, restart bool) (*checkpointState, error) 
 	if err != nil {
 		return nil, usageErrorf("input file %s: %w", input, err)
 	}
-	ck := &checkpointState{path: path, identity: id, next: map[int64]checkpoint.Position{}}
+	ck := &checkpointState{path: path, identity: id}
 	if restart {
 		if err := checkpoint.Remove(path); err != nil {
 			return nil, err
@@ -307,30 +300,6 @@ func (c *checkpointState) start(sink *producer.FileSink, g *globalOptions) {
 		checkpoint.Interval(250*time.Millisecond),
 		checkpoint.BeforeSave(sink.Sync),
 		checkpoint.OnError(func(err error) { g.logger.Error("checkpoint not saved", "path", c.path, "error", err.Error()) }))
-}
-
-// read notes where the record read at seq ends.
-func (c *checkpointState) read(seq int64, pos records.Position) {
-	rc := pos.Resume()
-	c.mu.Lock()
-	c.next[seq] = checkpoint.Position{Offset: rc.Offset, Record: seq + 1, Line: rc.Line}
-	c.mu.Unlock()
-}
-
-func (c *checkpointState) settled(seq int64) {
-	c.mu.Lock()
-	next, ok := c.next[seq]
-	delete(c.next, seq)
-	c.mu.Unlock()
-	if ok {
-		c.tracker.Settled(seq, next)
-	}
-}
-
-func (c *checkpointState) forget(seq int64) {
-	c.mu.Lock()
-	delete(c.next, seq)
-	c.mu.Unlock()
 }
 
 // finish writes the last checkpoint; when the whole input is settled it
@@ -370,44 +339,40 @@ func (s *readerSource) Next(ctx context.Context) (producer.Record, error) {
 		if s.skip != nil && s.skip.Skip(rec.Seq) {
 			continue
 		}
-		if ck := s.run.ckpt; ck != nil {
-			ck.read(rec.Seq, rec.Position)
-		}
+		rc := rec.Resume()
+		end := producer.Position{Offset: rc.Offset, Line: rc.Line}
 		if re != nil {
 			reason := producer.ReasonInvalidJSON
 			if errors.Is(err, records.ErrTooLarge) {
 				reason = producer.ReasonTooLarge
 			}
 			return producer.Record{}, &producer.InvalidRecordError{
-				Record: producer.Record{Seq: rec.Seq, Source: re.Source, Data: append([]byte(nil), rec.Data...)},
+				Record: producer.Record{Seq: rec.Seq, Source: re.Source, Data: append([]byte(nil), rec.Data...), End: end},
 				Reason: reason,
 				Err:    re.Err, // the position is in Record already
 			}
 		}
 		if s.decode != nil {
 			out, ok, err := s.decode(rec)
+			var invalid *producer.InvalidRecordError
+			if errors.As(err, &invalid) {
+				invalid.Record.End = end
+			}
 			if err != nil {
 				return producer.Record{}, err
 			}
 			if !ok {
 				if ck := s.run.ckpt; ck != nil {
-					ck.tracker.Settled(rec.Seq, ck.takeNext(rec.Seq))
+					ck.tracker.Settled(rec.Seq, checkpoint.Position{Offset: end.Offset, Line: end.Line})
 				}
 				continue
 			}
+			out.End = end
 			return out, nil
 		}
 		// Data is only valid until the next read; the producer copies it.
-		return producer.Record{Seq: rec.Seq, Source: s.r.Source(rec.Position), Data: rec.Data}, nil
+		return producer.Record{Seq: rec.Seq, Source: s.r.Source(rec.Position), Data: rec.Data, End: end}, nil
 	}
-}
-
-func (c *checkpointState) takeNext(seq int64) checkpoint.Position {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	next := c.next[seq]
-	delete(c.next, seq)
-	return next
 }
 
 // asyncSource reads ahead from a source that may block (stdin, a pipe, a

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -175,13 +176,20 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 			return err
 		}
 	}
-	// The scenario logs every API call at info; a bulk put logs them at debug.
+	// The scenario logs every API call at info, as it asks; a bulk put logs
+	// them at debug. On a terminal the live area shows the calls' progress,
+	// so the call lines go to debug there too and the steps stay readable
+	// (--log-level debug shows them).
+	callLevel := slog.LevelInfo
+	if ui.IsTerminal(g.console) && !strings.EqualFold(g.LogFormat, "json") {
+		callLevel = slog.LevelDebug
+	}
 	run, err := openSend(ctx, g, sendSpec{
 		title:      "Summary: " + opts.send.Stream,
 		opts:       opts.send,
 		input:      dataPath,
 		deadLetter: opts.send.deadLetterPath(dataPath),
-		extra:      []producer.Option{producer.CallLogLevel(slog.LevelInfo)},
+		extra:      []producer.Option{producer.CallLogLevel(callLevel)},
 		awsOptions: &awsOpts,
 		// The scenario prints its summary itself: in its story on stdout,
 		// or with --output json in one document with the metrics.
