@@ -20,7 +20,7 @@ func run() int {
 	// FIREHOSE_CPUPROFILE=FILE writes a CPU profile of the run, for
 	// `go tool pprof` (a developer's tool; not a flag).
 	if path := os.Getenv("FIREHOSE_CPUPROFILE"); path != "" {
-		if f, err := os.Create(path); err == nil {
+		if f, err := os.Create(path); err == nil { //nolint:gosec // a path the developer names
 			defer f.Close()
 			if err := pprof.StartCPUProfile(f); err == nil {
 				defer pprof.StopCPUProfile() // before the Close above
