@@ -21,6 +21,7 @@ func TestUsageErrors(t *testing.T) {
 		{"pack size", []string{"put", "--stream", "s", "--pack-size", "2000000", "-"}, "--pack-size"},
 		{"format", []string{"put", "--stream", "s", "--format", "csv", "-"}, "--format"},
 		{"no stream", []string{"put", "-"}, "--stream is required"},
+		{"scenario without a stream", []string{"scenario"}, "--stream is required (or --local"},
 		{"local and endpoint", []string{"--endpoint-url", "http://127.0.0.1:1", "scenario", "--local"}, "--local and --endpoint-url"},
 		{"log format", []string{"--log-format", "xml", "generate", "--out", "-"}, "--log-format"},
 		{"unknown flag", []string{"put", "--nope"}, "unknown flag"},

@@ -100,6 +100,9 @@ under --local-dir.`,
 }
 
 func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) error {
+	if !opts.Local && opts.send.Stream == "" {
+		return usageErrorf("--stream is required (or --local to run against the embedded emulator, no AWS account needed)")
+	}
 	if err := opts.send.validate(); err != nil {
 		return err
 	}
