@@ -14,12 +14,13 @@
 // per-record outcomes and Stats.
 //
 // Where each concern lives: producer.go the user API (New, Add, Flush,
-// Close); send.go Send and PutRecordBatch; putrecord.go PutRecord; batcher.go
-// batching, linger and packing; worker.go one request and its response;
-// retry.go the retry policy and back-off; classify.go error classification;
-// limit.go rate control; outcome.go settling records (delivered,
-// dead-lettered, rejected) and their error text; stats.go accounting;
-// deadletter.go the dead-letter sink.
+// Close); options.go the options; send.go Send and PutRecordBatch;
+// putrecord.go PutRecord; buffer.go backpressure; batcher.go batching, linger
+// and packing; worker.go one request and its response; retry.go the retry
+// policy and back-off; classify.go error classification; limit.go rate
+// control; concurrency.go the adaptive in-flight limit; outcome.go settling
+// records (delivered, dead-lettered, rejected, unsent) and their error text;
+// stats.go accounting; deadletter.go the dead-letter sink.
 //
 // # SDK client settings
 //
