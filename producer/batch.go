@@ -21,6 +21,7 @@ type entry struct {
 	attempts  int       // tries made so far
 	first     time.Time // start of the first try
 	unknown   bool      // the last try's outcome is unknown (response lost)
+	stored    bool      // some try's outcome was unknown: the service may hold the entry
 	buffered  bool      // came through Add's buffer: settling it releases room
 	code, msg string    // last error, for the dead letter
 }

@@ -37,7 +37,7 @@ type DeadLetter struct {
 	ErrorCode    string `json:"error_code,omitempty"`
 	ErrorMessage string `json:"error_message,omitempty"`
 	Attempts     int    `json:"attempts"`
-	// MaybeDelivered is true when the record's last try had an unknown
+	// MaybeDelivered is true when one of the record's tries had an unknown
 	// outcome (a lost response): the service may have stored it, and
 	// sending it again may duplicate it.
 	MaybeDelivered bool      `json:"maybe_delivered,omitempty"`

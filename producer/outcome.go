@@ -182,7 +182,7 @@ func (p *Producer) writeDeadLetters(entries []entry, reason, code, msg string) e
 		for _, pt := range e.parts {
 			letters = append(letters, DeadLetter{
 				Seq: pt.seq, Source: pt.source, Reason: reason, ErrorCode: c, ErrorMessage: m,
-				Attempts: e.attempts, MaybeDelivered: e.unknown, Time: now, Data: e.data[pt.off:pt.end],
+				Attempts: e.attempts, MaybeDelivered: e.stored, Time: now, Data: e.data[pt.off:pt.end],
 			})
 		}
 	}

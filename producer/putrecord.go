@@ -74,6 +74,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		p.stats.requestErrors.Add(1)
 		c := classifyCall(reqCtx, err)
 		ent.code, ent.msg, ent.unknown = c.code, c.msg, c.unknownOutcome
+		ent.stored = ent.stored || c.unknownOutcome
 		switch c.class {
 		case classFatal:
 			p.fail(c, err)

@@ -131,7 +131,9 @@ func (p *Producer) requestFailed(entries []entry, err error, start time.Time) re
 	p.stats.requestErrors.Add(1)
 	c := classifyCall(p.reqCtx, err)
 	for i := range entries {
-		entries[i].code, entries[i].msg, entries[i].unknown = c.code, c.msg, c.unknownOutcome
+		e := &entries[i]
+		e.code, e.msg, e.unknown = c.code, c.msg, c.unknownOutcome
+		e.stored = e.stored || c.unknownOutcome
 	}
 	switch {
 	case c.class == classFatal:

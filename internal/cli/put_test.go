@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,28 +154,57 @@ func TestPutStreamNotFoundFailsFast(t *testing.T) {
 }
 
 // TestPutFaultInjection: request errors, record errors, lost responses and
-// throttling all on, for a fixed seed: every input record is found in the
-// delivered objects or in the dead-letter file, and nothing else is.
+// throttling together, for several seeds and mixes: every input record is
+// found in the delivered objects or in the dead-letter file, nothing else
+// is, the duplicates delivered are never more than the summary's possible
+// duplicates, and a dead letter that may have been stored says so.
 func TestPutFaultInjection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	const stream = "faulty"
-	endpoint, objects := startEmulatorBackend(t, stream,
-		emulator.Quotas(emulator.QuotaConfig{RecordsPerSecond: 20000, RequestsPerSecond: 200, BytesPerSecond: 4 << 20}),
-		emulator.Faults(emulator.FaultConfig{Seed: 42, RequestErrorRate: 0.05, RecordErrorRate: 0.05, LostResponseRate: 0.03}),
-	)
-	input, want := writeInput(t, 30000, 11)
-	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
-	code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "put",
-		"--stream", stream, "--dead-letter", dlPath, "--max-attempts", "4", input)
-	if code != 0 && code != 1 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	mixes := []emulator.FaultConfig{
+		{Seed: 42, RequestErrorRate: 0.05, RecordErrorRate: 0.05, LostResponseRate: 0.03},
+		{Seed: 7, RequestErrorRate: 0.02, RecordErrorRate: 0.10, LostResponseRate: 0.10},
+		{Seed: 99, LostResponseRate: 0.25},
 	}
-	delivered := deliveredLines(t, objects())
-	assertCovered(t, want, delivered, dlPath)
-	if !strings.Contains(errOut, "possible duplicates") {
-		t.Errorf("summary lacks possible duplicates:\n%s", errOut)
+	for _, mix := range mixes {
+		t.Run(fmt.Sprintf("seed %d", mix.Seed), func(t *testing.T) {
+			const stream = "faulty"
+			endpoint, objects := startEmulatorBackend(t, stream,
+				emulator.Quotas(emulator.QuotaConfig{RecordsPerSecond: 20000, RequestsPerSecond: 200, BytesPerSecond: 4 << 20}),
+				emulator.Faults(mix),
+			)
+			input, want := writeInput(t, 30000, 11)
+			dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
+			code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "put",
+				"--stream", stream, "--dead-letter", dlPath, "--max-attempts", "4", input)
+			if code != 0 && code != 1 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			delivered := deliveredLines(t, objects())
+			assertCovered(t, want, delivered, dlPath)
+			m := regexp.MustCompile(`possible duplicates\s+(\d+)`).FindStringSubmatch(errOut)
+			if m == nil {
+				t.Fatalf("summary lacks possible duplicates:\n%s", errOut)
+			}
+			possible, _ := strconv.Atoi(m[1])
+			seen := map[string]int{}
+			for _, l := range delivered {
+				seen[l]++
+			}
+			if extra := len(delivered) - len(seen); extra > possible {
+				t.Errorf("%d duplicate lines delivered, but the summary warned of only %d possible duplicates", extra, possible)
+			}
+			for _, d := range readDeadLetters(t, dlPath) {
+				raw, err := base64.StdEncoding.DecodeString(fmt.Sprint(d["data"]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if seen[string(raw)] > 0 && d["maybe_delivered"] != true {
+					t.Errorf("dead letter #%v was delivered but does not say maybe_delivered", d["seq"])
+				}
+			}
+		})
 	}
 }
 
