@@ -136,7 +136,8 @@ func classify(err error) classified {
 	if errors.As(err, &signing) {
 		return classified{class: classFatal, code: "NoCredentials", msg: signing.Error()}
 	}
-	if strings.Contains(err.Error(), "failed to retrieve credentials") {
+	if s := err.Error(); strings.Contains(s, "failed to retrieve credentials") || strings.Contains(s, "get credentials:") ||
+		strings.Contains(s, "failed to refresh cached credentials") {
 		return classified{class: classFatal, code: "NoCredentials", msg: err.Error()}
 	}
 	var apiErr smithy.APIError

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/pflag"
 
 	"github.com/firehose-tools/firehose/internal/checkpoint"
@@ -167,10 +169,14 @@ func (o *sendOptions) newProducer(client producer.Client, region string, sink pr
 	return p, nil
 }
 
-// checkStream fails fast, before anything is sent, when the stream does
-// not exist or the credentials are refused; other errors only warn.
+// checkStream fails fast, before anything is sent, when the stream cannot
+// be used: it does not exist, the credentials are missing or refused, or
+// the endpoint does not answer as Firehose (nothing listening, another
+// scheme, another service). Only a policy without
+// firehose:DescribeDeliveryStream and a busy service (5xx, throttling) let
+// the send go on, with a warning: the sends themselves will tell.
 func checkStream(ctx context.Context, client *firehose.Client, stream, region string, logger *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	out, err := client.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(stream)})
 	if err == nil {
@@ -179,19 +185,45 @@ func checkStream(ctx context.Context, client *firehose.Client, stream, region st
 		}
 		return nil
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return err
 	}
-	// The producer's own verdict: a stream that is not there or credentials
-	// that do not work stop here, before anything is read. A policy without
-	// firehose:DescribeDeliveryStream only warns: the sends themselves will
-	// tell whether PutRecordBatch is allowed.
 	fatal := producer.AsFatal(err, stream, region)
 	if fatal != nil && !strings.HasPrefix(fatal.Code, "AccessDenied") {
 		return fatal
 	}
-	logger.Warn("could not describe the delivery stream; sending anyway", "stream", stream, "error", err.Error())
+	endpoint := endpointOf(client, region)
+	var respErr *awshttp.ResponseError
+	status := 0
+	if errors.As(err, &respErr) {
+		status = respErr.HTTPStatusCode()
+	}
+	var apiErr smithy.APIError
+	isAWS := errors.As(err, &apiErr) && apiErr.ErrorCode() != ""
+	switch {
+	case status == 0:
+		return fmt.Errorf("%w: no answer from the Firehose endpoint %s within %s (%v): check --endpoint-url or AWS_ENDPOINT_URL (scheme, host and port) and the network",
+			errUnreachable, endpoint, checkTimeout, err)
+	case !isAWS && (status == 404 || status == 405 || status == 501):
+		return fmt.Errorf("%w: %s answered HTTP %d to DescribeDeliveryStream: it is not a Firehose endpoint; check --endpoint-url",
+			errUnreachable, endpoint, status)
+	}
+	logger.Warn("could not describe the delivery stream; sending anyway", "stream", stream, "endpoint", endpoint, "error", err.Error())
 	return nil
+}
+
+// checkTimeout bounds the check of the stream before a send.
+const checkTimeout = 8 * time.Second
+
+// errUnreachable: the endpoint does not answer as Firehose; exit 2.
+var errUnreachable = errors.New("cannot use the endpoint")
+
+// endpointOf names the Firehose endpoint a client talks to, for messages.
+func endpointOf(client *firehose.Client, region string) string {
+	if e := client.Options().BaseEndpoint; e != nil && *e != "" {
+		return *e
+	}
+	return "https://firehose." + region + ".amazonaws.com"
 }
 
 // outcome turns a finished run into the command's error: the send error

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPutFailsFastOnABadEndpoint: an endpoint that does not answer as
+// Firehose, or no credentials at all, stops the run within seconds before
+// anything is read: exit 2, a message naming the endpoint or what to set,
+// nothing dead-lettered, no checkpoint.
+func TestPutFailsFastOnABadEndpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	emulatorURL, _ := startEmulatorBackend(t, "fast")
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	notFirehose := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Unsupported method ('POST')", http.StatusNotImplemented)
+	}))
+	t.Cleanup(notFirehose.Close)
+	input, _ := writeInput(t, 100000, 3)
+	tests := []struct {
+		name     string
+		endpoint string
+		noCreds  bool
+		want     string
+	}{
+		{"nothing listening", closedURL, false, "no answer from the Firehose endpoint " + closedURL},
+		{"https against plain HTTP", strings.Replace(emulatorURL, "http://", "https://", 1), false, "HTTP response to HTTPS client"},
+		{"not a Firehose endpoint", notFirehose.URL, false, "it is not a Firehose endpoint"},
+		{"no credentials", "", true, "no AWS credentials found"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.noCreds {
+				t.Setenv("AWS_ACCESS_KEY_ID", "")
+				t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+				t.Setenv("AWS_PROFILE", "")
+				t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+				t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
+				t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "none"))
+			}
+			dlPath := filepath.Join(dir, "dead.ndjson")
+			args := []string{"--region", "us-east-1", "put", "--stream", "fast", "--dead-letter", dlPath, input}
+			if tc.endpoint != "" {
+				args = append([]string{"--endpoint-url", tc.endpoint}, args...)
+			}
+			start := time.Now()
+			code, out, errOut := runCLI(t, nil, args...)
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("took %s to fail", took)
+			}
+			if code != exitFatal || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d, want 2 with %q\nstdout:\n%s\nstderr:\n%s", code, tc.want, out, errOut)
+			}
+			if _, err := os.Stat(dlPath); !os.IsNotExist(err) {
+				t.Errorf("a dead-letter file was written: %v", err)
+			}
+			if _, err := os.Stat(strings.TrimSuffix(input, filepath.Ext(input)) + ".checkpoint.json"); !os.IsNotExist(err) {
+				t.Errorf("a checkpoint was written: %v", err)
+			}
+		})
+	}
+}
