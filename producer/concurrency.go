@@ -67,6 +67,9 @@ const (
 	// concurrencyRTTTolerance: a window's mean round trip above this times
 	// the baseline counts as congestion.
 	concurrencyRTTTolerance = 1.5
+	// concurrencyRTTSlack is how much above its baseline a round trip must
+	// also be, in absolute terms, to count as congestion.
+	concurrencyRTTSlack = 10 * time.Millisecond
 	// concurrencyGrowTolerance: the limit grows only while the window's mean
 	// round trip is at most this times the baseline; between the two
 	// tolerances it holds.
@@ -328,9 +331,13 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) (reason s
 		c.cutThrottle++
 	case c.wSamples == 0:
 		// Nothing sent under this limit came back yet: no verdict.
-	case mean > concurrencyRTTTolerance*c.baseline:
+	case mean > concurrencyRTTTolerance*c.baseline && mean-c.baseline > concurrencyRTTSlack.Seconds():
+		// A round trip well above its baseline is queueing somewhere. A
+		// few milliseconds more is not: on loopback it is the CPU, and
+		// cutting there only slows the send. Nor does latency alone cut
+		// below the starting limit; throttling does.
 		reason = "latency"
-		c.limit = cutLimit(c.limit, concurrencyRTTDecrease)
+		c.limit = max(cutLimit(c.limit, concurrencyRTTDecrease), min(c.limit, defaultInitialConcurrency))
 		c.backedOff = true
 		c.cutRTT++
 	case c.wReached && c.wWait <= concurrencyRateBound*c.wRTT && mean <= concurrencyGrowTolerance*c.baseline:

@@ -6,11 +6,15 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
 	"github.com/firehose-tools/firehose/internal/cli"
 )
+
+// defaultMemoryLimit is the Go runtime's soft memory limit for the process.
+const defaultMemoryLimit = 44 << 20
 
 func main() {
 	os.Exit(run())
@@ -26,6 +30,13 @@ func run() int {
 				defer pprof.StopCPUProfile() // before the Close above
 			}
 		}
+	}
+	// A send holds little (the records in flight and a few batches), but
+	// the garbage collector lets the heap grow to twice what is live; a
+	// soft limit keeps the process small on a busy host (GOMEMLIMIT
+	// overrides it).
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	// A closed stdout or stderr (| head) makes writes fail with EPIPE
 	// instead of killing the process: the run goes on and accounts for
