@@ -62,16 +62,36 @@ type FileSink struct {
 	path  string
 	count atomic.Int64
 
-	mu     sync.Mutex
-	f      *os.File
-	buf    bytes.Buffer
-	closed bool
+	mu      sync.Mutex
+	f       *os.File
+	created bool // Open created the file: Close removes it if still empty
+	buf     bytes.Buffer
+	closed  bool
 }
 
 var _ DeadLetterSink = (*FileSink)(nil)
 
-// NewFileSink returns a sink appending to path. Nothing is opened yet.
+// NewFileSink returns a sink appending to path. Nothing is opened yet: the
+// file is opened by Open or by the first write.
 func NewFileSink(path string) *FileSink { return &FileSink{path: path} }
+
+// Open opens (creating if needed) the file now, so that a path that cannot
+// be written fails before anything is sent. A file that Open created and
+// that stays empty is removed by Close.
+func (s *FileSink) Open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil {
+		return nil
+	}
+	_, statErr := os.Stat(s.path)
+	f, err := os.OpenFile(s.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("open dead-letter file: %w", err)
+	}
+	s.f, s.created = f, os.IsNotExist(statErr)
+	return nil
+}
 
 // Path returns the file's path.
 func (s *FileSink) Path() string { return s.path }
@@ -140,6 +160,11 @@ func (s *FileSink) Close() error {
 	errClose := s.f.Close()
 	if err := errors.Join(errSync, errClose); err != nil {
 		return fmt.Errorf("close dead-letter file %s: %w", s.path, err)
+	}
+	if s.created && s.count.Load() == 0 {
+		if info, err := os.Stat(s.path); err == nil && info.Size() == 0 {
+			_ = os.Remove(s.path) // nothing failed: no empty file left behind
+		}
 	}
 	return nil
 }

@@ -71,3 +71,36 @@ func TestPutFailsFastOnABadEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestPutRefusesADeadLetterFileItCannotWrite: the dead-letter file is
+// opened before anything is sent; one that cannot be written stops the run
+// at once (exit 2, the flag and path named), and a run where nothing
+// failed leaves no empty dead-letter file behind.
+func TestPutRefusesADeadLetterFileItCannotWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	endpoint, objects := startEmulatorBackend(t, "dl")
+	input, want := writeInput(t, 1000, 4)
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(notADir, "dead.ndjson")
+	code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", "dl", "--dead-letter", bad, input)
+	if code != exitFatal || !strings.Contains(errOut, "--dead-letter "+bad) {
+		t.Fatalf("exit %d, want 2 naming --dead-letter\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if n := len(objects()); n != 0 {
+		t.Fatalf("%d objects delivered although the dead-letter file cannot be written", n)
+	}
+	good := filepath.Join(t.TempDir(), "dead.ndjson")
+	code, out, errOut = runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", "dl", "--dead-letter", good, input)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+	if _, err := os.Stat(good); !os.IsNotExist(err) {
+		t.Errorf("an empty dead-letter file was left behind: %v", err)
+	}
+}

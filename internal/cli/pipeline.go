@@ -83,6 +83,12 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		return nil, err
 	}
 	r.sink = producer.NewFileSink(spec.deadLetter)
+	// The dead-letter file must be writable before anything is sent: a
+	// record that fails later must have a durable place to go.
+	if err := r.sink.Open(); err != nil {
+		r.closeInput()
+		return nil, usageErrorf("--dead-letter %s: %w", spec.deadLetter, errors.Unwrap(err))
+	}
 	extra := append([]producer.Option{producer.OnResult(r.settled)}, spec.extra...)
 	if r.async == nil && !spec.opts.LingerSet {
 		// A file is read as fast as batches go: every batch is full but the
@@ -97,6 +103,7 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 	p, err := spec.opts.newProducer(client, cfg.Region, r.sink, g.logger, extra...)
 	if err != nil {
 		r.closeInput()
+		_ = r.sink.Close()
 		return nil, err
 	}
 	r.p = p
