@@ -153,8 +153,9 @@ func (r *sendRun) openInput() error {
 	format := spec.opts.Format
 	limit := producer.MaxRecordBytes
 	if spec.replay {
-		// A dead letter is a JSON line holding the record in base64.
-		format, limit = string(records.FormatNDJSON), 4*producer.MaxRecordBytes
+		// A dead letter is a JSON line holding the record in base64: 1.4 MB
+		// for the largest record; older tools wrote larger ones.
+		format, limit = string(records.FormatNDJSON), 16<<20
 	}
 	opts := []records.Option{records.InputFormat(records.Format(format)), records.MaxRecordBytes(limit), records.ResumeFrom(resume)}
 	var reader *records.Reader
