@@ -104,3 +104,25 @@ func TestPutRefusesADeadLetterFileItCannotWrite(t *testing.T) {
 		t.Errorf("an empty dead-letter file was left behind: %v", err)
 	}
 }
+
+// TestPutRefusesTheInputAsDeadLetterFile: a dead-letter file that is the
+// input (by device and inode, whatever the path says) is refused before
+// anything is read or sent.
+func TestPutRefusesTheInputAsDeadLetterFile(t *testing.T) {
+	input, _ := writeInput(t, 10, 2)
+	link := filepath.Join(t.TempDir(), "other-name.ndjson")
+	if err := os.Link(input, link); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(input)
+	for _, dl := range []string{input, link} {
+		code, out, errOut := runCLI(t, nil, "--endpoint-url", "http://127.0.0.1:1", "--region", "us-east-1",
+			"put", "--stream", "s", "--dead-letter", dl, input)
+		if code != exitFatal || !strings.Contains(errOut, "is the input file") {
+			t.Errorf("--dead-letter %s: exit %d, want 2 and a refusal\nstdout:\n%s\nstderr:\n%s", dl, code, out, errOut)
+		}
+	}
+	if after, _ := os.ReadFile(input); string(after) != string(before) {
+		t.Error("the input file changed")
+	}
+}
