@@ -93,7 +93,12 @@ func (st *stream) writeTakenLocked(sp *spool) error {
 		if sp != nil {
 			st.cur = sp
 		}
+		// Nothing to write here, but another goroutine may be writing the
+		// spool it swapped out: wait for it, so that a Flush returns only
+		// once everything accepted before it is on disk.
+		st.writeMu.Lock()
 		st.mu.Unlock()
+		st.writeMu.Unlock()
 		return nil
 	}
 	st.writeMu.Lock()
