@@ -766,52 +766,80 @@ func TestKillStdinFastWriter(t *testing.T) {
 	}
 }
 
-// TestKillFIFOStalledWriter: a FIFO given as the input file, whose writer
-// stops writing and keeps it open: SIGTERM ends the run within
-// --shutdown-timeout + 2 s with 143, and what was written is delivered.
+// TestKillFIFOStalledWriter: a FIFO, or /dev/stdin on a pipe, given as
+// the input file, whose writer stops writing and keeps it open: SIGTERM
+// ends the run within --shutdown-timeout + 2 s with 143, and what was
+// written is delivered.
 func TestKillFIFOStalledWriter(t *testing.T) {
 	t.Parallel()
-	const (
-		stream  = "fifo"
-		records = 500
-	)
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "input.ndjson")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
+	const records = 500
+	tests := []struct {
+		name string
+		// open returns the input argument, the child's stdin and the
+		// writer's end, opened once the child runs.
+		open func(t *testing.T, dir string) (input string, stdin *os.File, writer func() io.WriteCloser)
+	}{
+		{name: "FIFO", open: func(t *testing.T, dir string) (string, *os.File, func() io.WriteCloser) {
+			fifo := filepath.Join(dir, "input.ndjson")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return fifo, nil, func() io.WriteCloser {
+				w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // blocks until the child opens it
+				if err != nil {
+					t.Fatal(err)
+				}
+				return w
+			}
+		}},
+		{name: "/dev/stdin", open: func(t *testing.T, _ string) (string, *os.File, func() io.WriteCloser) {
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/dev/stdin", r, func() io.WriteCloser { _ = r.Close(); return w }
+		}},
 	}
-	emu := startKillEmulator(t, stream)
-	dlPath := filepath.Join(dir, "dead.ndjson")
-	p := startFirehose(t, dir, nil, nil, sendArgs(emu.url, stream, "--dead-letter", dlPath, "--shutdown-timeout", "2s", fifo)...)
-	w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // blocks until the child opens it
-	if err != nil {
-		t.Fatal(err)
-	}
-	stall := make(chan struct{})
-	t.Cleanup(func() { close(stall) })
-	written := pipeWriter(w, records+1, records, stall)
-	// The writer now stalls with the FIFO open; wait until the records it
-	// wrote are stored, so the reader is blocked in read.
-	for deadline := time.Now().Add(30 * time.Second); len(emu.delivered(t)) < records; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d records delivered after 30s\n%s", len(emu.delivered(t)), records, p.output())
-		}
-	}
-	signalled := time.Now()
-	p.signal(t, syscall.SIGTERM)
-	if code := p.wait(t, 30*time.Second); code != 143 {
-		t.Fatalf("exit %d, want 143\n%s", code, p.output())
-	}
-	took := p.exited.Sub(signalled)
-	t.Logf("exited %s after SIGTERM", took.Round(time.Millisecond))
-	if took > 4*time.Second {
-		t.Errorf("exited %s after SIGTERM, want within --shutdown-timeout 2s + 2s", took.Round(time.Millisecond))
-	}
-	assertEachOnce(t, records, emu.delivered(t), deadLetterIDs(t, dlPath))
-	select {
-	case n := <-written:
-		t.Fatalf("the writer stopped early at %d records", n)
-	default:
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const stream = "stalled"
+			dir := t.TempDir()
+			input, stdin, writer := tc.open(t, dir)
+			emu := startKillEmulator(t, stream)
+			dlPath := filepath.Join(dir, "dead.ndjson")
+			var in io.Reader
+			if stdin != nil {
+				in = stdin
+			}
+			p := startFirehose(t, dir, in, nil, sendArgs(emu.url, stream, "--dead-letter", dlPath, "--shutdown-timeout", "2s", input)...)
+			stall := make(chan struct{})
+			t.Cleanup(func() { close(stall) })
+			written := pipeWriter(writer(), records+1, records, stall)
+			// The writer now stalls with the input open; wait until the
+			// records it wrote are stored, so the reader is blocked in read.
+			for deadline := time.Now().Add(30 * time.Second); len(emu.delivered(t)) < records; time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d records delivered after 30s\n%s", len(emu.delivered(t)), records, p.output())
+				}
+			}
+			signalled := time.Now()
+			p.signal(t, syscall.SIGTERM)
+			if code := p.wait(t, 30*time.Second); code != 143 {
+				t.Fatalf("exit %d, want 143\n%s", code, p.output())
+			}
+			took := p.exited.Sub(signalled)
+			t.Logf("exited %s after SIGTERM", took.Round(time.Millisecond))
+			if took > 4*time.Second {
+				t.Errorf("exited %s after SIGTERM, want within --shutdown-timeout 2s + 2s", took.Round(time.Millisecond))
+			}
+			assertEachOnce(t, records, emu.delivered(t), deadLetterIDs(t, dlPath))
+			select {
+			case n := <-written:
+				t.Fatalf("the writer stopped early at %d records", n)
+			default:
+			}
+		})
 	}
 }
 
@@ -895,6 +923,7 @@ func TestKillBigFile(t *testing.T) {
 	if os.Getenv("FIREHOSE_BIG_TESTS") != "1" {
 		t.Skip("set FIREHOSE_BIG_TESTS=1 to send a 1 GB file")
 	}
+	t.Parallel()
 	firehoseBinary(t) // skips with -short
 	dir := t.TempDir()
 	var fs syscall.Statfs_t
@@ -921,6 +950,9 @@ func TestKillBigFile(t *testing.T) {
 	took := p.exited.Sub(signalled)
 	sum := p.summary(t)
 	t.Logf("exited %s after SIGTERM; delivered %d of %d", took.Round(time.Millisecond), sum.Delivered, records)
+	if sum.CheckpointPath == "" {
+		t.Errorf("the summary names no checkpoint\n%s", p.output())
+	}
 	if took > 7*time.Second {
 		t.Errorf("exited %s after SIGTERM, want within --shutdown-timeout 5s + 2s", took.Round(time.Millisecond))
 	}
