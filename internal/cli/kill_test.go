@@ -395,6 +395,28 @@ func knownBug(t *testing.T, format string, args ...any) {
 	t.Skipf("KNOWN BUG (FIREHOSE_KNOWN_BUGS=1 makes it fail): "+format, args...)
 }
 
+// waitDelivered polls the emulator until it stored at least n records,
+// failing after 30 s or when the process has exited.
+func waitDelivered(t *testing.T, emu *killEmulator, n int, p *firehoseProc) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := len(emu.delivered(t))
+		if got >= n {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("exited with %d of %d records stored\n%s", got, n, p.output())
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = p.cmd.Process.Kill()
+			<-p.done // the output is read once the process is gone
+			t.Fatalf("%d of %d records stored after 30s\n%s", got, n, p.output())
+		}
+	}
+}
+
 // sendArgs is the command line of a put through endpoint with a JSON
 // summary on stdout.
 func sendArgs(endpoint, stream string, extra ...string) []string {
@@ -433,7 +455,11 @@ func TestKillGracefulSignalThenResume(t *testing.T) {
 			args := sendArgs(proxy.url, stream, "--dead-letter", dlPath, input)
 
 			p := startFirehose(t, dir, nil, nil, args...)
-			time.Sleep(tc.after) // the moment of the signal is the scenario
+			started := time.Now()
+			// The moment of the signal is the scenario, once something is
+			// delivered (a loaded machine may start the binary slowly).
+			waitDelivered(t, held, 1, p)
+			time.Sleep(time.Until(started.Add(tc.after)))
 			signalled := time.Now()
 			p.signal(t, tc.sig)
 			if code := p.wait(t, time.Minute); code != tc.wantCode {
@@ -818,11 +844,7 @@ func TestKillFIFOStalledWriter(t *testing.T) {
 			written := pipeWriter(writer(), records+1, records, stall)
 			// The writer now stalls with the input open; wait until the
 			// records it wrote are stored, so the reader is blocked in read.
-			for deadline := time.Now().Add(30 * time.Second); len(emu.delivered(t)) < records; time.Sleep(50 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatalf("%d of %d records delivered after 30s\n%s", len(emu.delivered(t)), records, p.output())
-				}
-			}
+			waitDelivered(t, emu, records, p)
 			signalled := time.Now()
 			p.signal(t, syscall.SIGTERM)
 			if code := p.wait(t, 30*time.Second); code != 143 {
@@ -867,6 +889,8 @@ func TestKillCheckpointOfAnotherFile(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
+			_ = p.cmd.Process.Kill()
+			<-p.done
 			t.Fatalf("no checkpoint after 30s\n%s", p.output())
 		}
 	}
