@@ -524,7 +524,7 @@ func TestKillSIGKILLThenResume(t *testing.T) {
 	t.Parallel()
 	const (
 		stream      = "killed"
-		records     = 150_000
+		records     = 120_000
 		kills       = 3
 		concurrency = 4
 		batchSize   = 500
