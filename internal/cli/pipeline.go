@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,7 +47,11 @@ type sendRun struct {
 	reader *records.Reader
 	src    producer.Source
 	async  *asyncSource // unseekable input read ahead, or nil
-	start  time.Time
+	// stopRead ends the reading of an unseekable input at a stop, and
+	// inputFile is such an input opened by name (a FIFO); nil otherwise.
+	stopRead  *stopReader
+	inputFile *os.File
+	start     time.Time
 
 	ckpt    *checkpointState // nil without a checkpoint
 	resumed int64            // records settled by earlier runs
@@ -160,12 +165,26 @@ func (r *sendRun) openInput() error {
 	opts := []records.Option{records.InputFormat(records.Format(format)), records.MaxRecordBytes(limit), records.ResumeFrom(resume)}
 	var reader *records.Reader
 	var err error
-	if stdin {
-		reader, err = records.NewReader(r.g.stdio.In, "stdin", opts...)
-	} else {
+	switch {
+	case regular:
 		reader, err = records.Open(spec.input, opts...)
+	default:
+		// An unseekable input stops being read at a stop (stopReader): what
+		// the reader holds is then parsed and dead-lettered, and what is
+		// still in the pipe stays there.
+		in, name := r.g.stdio.In, "stdin"
+		if !stdin {
+			f, openErr := os.Open(spec.input)
+			if openErr != nil {
+				return usageErrorf("input file %s: %w", spec.input, errors.Unwrap(openErr))
+			}
+			r.inputFile, in, name = f, f, spec.input
+		}
+		r.stopRead = &stopReader{r: in}
+		reader, err = records.NewReader(r.stopRead, name, opts...)
 	}
 	if err != nil {
+		r.closeInput()
 		return usageErrorf("input file %s: %w", spec.input, err)
 	}
 	r.reader = reader
@@ -178,7 +197,7 @@ func (r *sendRun) openInput() error {
 	}
 	r.src = src
 	if !regular {
-		r.async = newAsyncSource(src)
+		r.async = newAsyncSource(src, r.stopRead)
 		r.src = r.async
 	}
 	return nil
@@ -187,6 +206,9 @@ func (r *sendRun) openInput() error {
 func (r *sendRun) closeInput() {
 	if r.reader != nil {
 		_ = r.reader.Close()
+	}
+	if r.inputFile != nil {
+		_ = r.inputFile.Close()
 	}
 }
 
@@ -383,11 +405,32 @@ func (s *readerSource) Next(ctx context.Context) (producer.Record, error) {
 	}
 }
 
+// stopReader reads an unseekable input until stop: from then on Read
+// returns io.EOF without reading, so a stop leaves what is still in the
+// pipe there and the reader ends with what it has already read.
+type stopReader struct {
+	r       io.Reader
+	stopped atomic.Bool
+	// reading is set while a Read of r is in progress: one begun before
+	// the stop may block for good (a writer that stalls).
+	reading atomic.Bool
+}
+
+func (s *stopReader) Read(p []byte) (int, error) {
+	if s.stopped.Load() {
+		return 0, io.EOF
+	}
+	s.reading.Store(true)
+	defer s.reading.Store(false)
+	return s.r.Read(p)
+}
+
 // asyncSource reads ahead from a source that may block (stdin, a pipe, a
 // FIFO) in its own goroutine, so that Next returns as soon as ctx is
 // cancelled. What it read ahead when the run stops is dead-lettered (drain).
 type asyncSource struct {
 	results chan sourceResult
+	stop    *stopReader
 }
 
 type sourceResult struct {
@@ -399,8 +442,8 @@ type sourceResult struct {
 // dead-letters beyond what the producer holds.
 const readAheadRecords = 64
 
-func newAsyncSource(src producer.Source) *asyncSource {
-	s := &asyncSource{results: make(chan sourceResult, readAheadRecords)}
+func newAsyncSource(src producer.Source, stop *stopReader) *asyncSource {
+	s := &asyncSource{results: make(chan sourceResult, readAheadRecords), stop: stop}
 	go func() {
 		defer close(s.results)
 		for {
@@ -429,18 +472,23 @@ func (s *asyncSource) Next(ctx context.Context) (producer.Record, error) {
 	}
 }
 
-// drainGrace is how long drain waits for records the reader goroutine
-// still parses from what it has already read.
+// drainGrace is how long drain waits for a read begun before the stop:
+// longer, and the read is taken as blocked (a writer that stalls).
 const drainGrace = 100 * time.Millisecond
 
-// drain returns the records read ahead and not yet taken: those already
-// queued, and those the reader goroutine produces within drainGrace (it
-// parses bytes it has read already without blocking). Input still in the
+// drain stops the reading and returns the records read and not yet taken:
+// those queued, and those the reader goroutine still parses from the bytes
+// it has read (the last one possibly cut short: it is dead-lettered as
+// invalid). It returns when the reader has nothing more, or when a read
+// begun before the stop has blocked for drainGrace. Input still in the
 // pipe was never read and is left there, as head(1) leaves it.
 func (s *asyncSource) drain() []producer.Record {
+	if s.stop != nil {
+		s.stop.stopped.Store(true)
+	}
 	var out []producer.Record
-	timer := time.NewTimer(drainGrace)
-	defer timer.Stop()
+	ticker := time.NewTicker(drainGrace)
+	defer ticker.Stop()
 	for {
 		select {
 		case r, ok := <-s.results:
@@ -454,8 +502,10 @@ func (s *asyncSource) drain() []producer.Record {
 			case errors.As(r.err, &invalid):
 				out = append(out, invalid.Record)
 			}
-		case <-timer.C:
-			return out
+		case <-ticker.C:
+			if s.stop == nil || s.stop.reading.Load() {
+				return out
+			}
 		}
 	}
 }
