@@ -678,10 +678,10 @@ func TestKillClosedOutputPipe(t *testing.T) {
 	if code == 128+int(syscall.SIGPIPE) {
 		t.Fatalf("killed by SIGPIPE")
 	}
-	// 0: done and said so; 2: done, but the summary could not be written
-	// ("write /dev/stderr: broken pipe"), which the exit status says.
-	if code != 0 && code != 2 {
-		t.Errorf("exit %d, want 0 (done) or 2 (the summary could not be written)", code)
+	// Every record was delivered: a summary that could not be written to a
+	// closed pipe does not change the outcome.
+	if code != 0 {
+		t.Errorf("exit %d, want 0: the send completed", code)
 	}
 	ckpt := strings.TrimSuffix(input, ".ndjson") + ".checkpoint.json"
 	if _, err := os.Stat(ckpt); err == nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -270,7 +271,9 @@ func (r *sendRun) finish(ctx context.Context, sendErr error) (ui.Summary, error)
 		fmt.Fprintf(r.g.stdio.Out, "resent %d record(s) whose earlier outcome was unknown: they may now be stored twice\n", r.maybeDelivered)
 	}
 	if !r.spec.quietSummary {
-		if err := r.g.writeSummary(sum); err != nil {
+		// A reader that went away (| head) is not the run's outcome: the
+		// exit status still says how the send ended.
+		if err := r.g.writeSummary(sum); err != nil && !errors.Is(err, syscall.EPIPE) {
 			return sum, err
 		}
 	}
