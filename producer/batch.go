@@ -22,6 +22,7 @@ type entry struct {
 	first     time.Time // start of the first try
 	unknown   bool      // the last try's outcome is unknown (response lost)
 	stored    bool      // some try's outcome was unknown: the service may hold the entry
+	unreached bool      // the last try could not reach the service: the producer's stop decides
 	buffered  bool      // came through Add's buffer: settling it releases room
 	code, msg string    // last error, for the dead letter
 }

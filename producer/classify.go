@@ -54,6 +54,10 @@ type classified struct {
 	// response was lost (timeout, reset or EOF after the request was written):
 	// resending may duplicate records.
 	unknownOutcome bool
+	// unreachable is true when the request could not reach the service at
+	// all (connection refused, no route): it says nothing of the records,
+	// only that the endpoint is not there.
+	unreachable bool
 }
 
 // Per-entry error codes of PutRecordBatch (FACTS.md).
@@ -171,7 +175,8 @@ func classify(err error) classified {
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		(retry.RetryableConnectionError{}).IsErrorRetryable(err) == aws.TrueTernary {
-		return classified{class: classRetryable, code: "ConnectionError", msg: err.Error(), unknownOutcome: !notSent(err)}
+		notSent := notSent(err)
+		return classified{class: classRetryable, code: "ConnectionError", msg: err.Error(), unknownOutcome: !notSent, unreachable: notSent}
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {

@@ -36,6 +36,10 @@ var (
 	ErrSinkClosed = errors.New("dead-letter sink closed")
 )
 
+// codeEndpointUnreachable is the FatalError code when the endpoint has not
+// answered for MaxRetryTime.
+const codeEndpointUnreachable = "EndpointUnreachable"
+
 // FatalError is a non-retryable failure of a PutRecord or PutRecordBatch
 // call: the stream does not exist, access is denied, credentials are missing
 // or rejected, a KMS key is unusable, or the service refused the request as
@@ -65,6 +69,8 @@ func (e *FatalError) Error() string {
 	switch {
 	case code == "ResourceNotFoundException":
 		return fmt.Sprintf("%s not found (%s): check the stream name and region", where, detail)
+	case code == codeEndpointUnreachable:
+		return fmt.Sprintf("the endpoint for %s stopped answering (%s): check the endpoint and the network", where, detail)
 	case code == "NoCredentials":
 		return fmt.Sprintf("no AWS credentials found (%s): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run aws configure / aws sso login", detail)
 	case strings.HasPrefix(code, "AccessDenied"):

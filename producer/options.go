@@ -96,7 +96,11 @@ func MaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
 
 // MaxRetryTime bounds the time from a record's first try to its last: a
 // retry that would start later is not made and the record is dead-lettered
-// with reason "retries-exhausted". Default 2m; must be > 0.
+// with reason "retries-exhausted". It also bounds how long the endpoint may
+// not answer at all (connection refused, no route): such tries do not use
+// up a record's attempts, and once the endpoint has been silent for
+// MaxRetryTime the producer stops with a *FatalError (code
+// "EndpointUnreachable"), as on a missing stream. Default 2m; must be > 0.
 func MaxRetryTime(d time.Duration) Option { return func(c *config) { c.maxRetryTime = d } }
 
 // Backoff sets the retry delays: exponential with full jitter, the delay

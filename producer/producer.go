@@ -136,7 +136,10 @@ type Producer struct {
 	// batchesOut counts batches handed to the workers and not yet settled
 	// or requeued.
 	batchesOut atomic.Int64
-	done       chan struct{} // closed when the batcher and the workers have exited
+	// lastContact is when the service last answered (UnixNano); New counts
+	// as one.
+	lastContact atomic.Int64
+	done        chan struct{} // closed when the batcher and the workers have exited
 
 	closeOnce sync.Once
 	closeErr  error
@@ -171,6 +174,7 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 		done:     make(chan struct{}),
 	}
 	p.buffer.init(int64(cfg.maxBufferedRecords), cfg.maxBufferedBytes)
+	p.contact()
 	// The records buffered follow the in-flight limit: what the requests in
 	// flight carry and two batches more, so memory stays low while the limit
 	// is low.

@@ -75,6 +75,7 @@ func markAttempt(p *Producer, entries []entry, now time.Time) {
 			e.unknown = false
 			possibleDups += len(e.parts)
 		}
+		e.unreached = false
 	}
 	if resent > 0 {
 		p.stats.retries.Add(int64(resent))
@@ -88,6 +89,11 @@ func markAttempt(p *Producer, entries []entry, now time.Time) {
 // delay: it has attempts left, and the retry starts within MaxRetryTime of
 // its first try.
 func (p *Producer) mayRetry(e *entry, delay time.Duration, now time.Time) bool {
+	if e.unreached {
+		// Never offered to the service: the producer stops when the
+		// endpoint has been gone for MaxRetryTime (see unreachable).
+		return true
+	}
 	return e.attempts < p.cfg.maxAttempts && now.Add(delay).Sub(e.first) <= p.cfg.maxRetryTime
 }
 

@@ -253,10 +253,12 @@ func TestPossibleDuplicatesAreExact(t *testing.T) {
 		url := srv.URL
 		srv.Close() // the port is now closed: every dial is refused
 		sink := &memorySink{}
-		p := newTestProducer(t, newSDKClient(t, url, 3), Concurrency(1), MaxAttempts(3), DeadLetterTo(sink))
+		p := newTestProducer(t, newSDKClient(t, url, 3), Concurrency(1), MaxAttempts(3), DeadLetterTo(sink),
+			MaxRetryTime(200*time.Millisecond))
 		res, err := p.PutRecordBatch(context.Background(), makeRecords(10))
-		if err != nil {
-			t.Fatalf("PutRecordBatch: %v (every record has a dead-letter home)", err)
+		var fatal *FatalError
+		if !errorsAs(err, &fatal) || fatal.Code != codeEndpointUnreachable {
+			t.Fatalf("PutRecordBatch = %v, want a FatalError %s once the endpoint was silent for MaxRetryTime", err, codeEndpointUnreachable)
 		}
 		if res.Delivered != 0 {
 			t.Fatalf("delivered %d with nothing listening", res.Delivered)

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -74,6 +75,7 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 		outcome = p.requestFailed(entries, err, start)
 		return
 	}
+	p.contact()
 	p.countCall(&p.stats.putRecordBatchCalls, latency)
 	if out.FailedPutCount != nil {
 		p.stats.failedPutCount.Add(int64(*out.FailedPutCount))
@@ -130,6 +132,10 @@ func (p *Producer) requestFailed(entries []entry, err error, start time.Time) re
 	p.stats.putRecordBatchCalls.Add(1)
 	p.stats.requestErrors.Add(1)
 	c := classifyCall(p.reqCtx, err)
+	if c.unreachable {
+		return p.unreachable(entries, c, err)
+	}
+	p.contact()
 	for i := range entries {
 		e := &entries[i]
 		e.code, e.msg, e.unknown = c.code, c.msg, c.unknownOutcome
@@ -166,4 +172,31 @@ func (p *Producer) fail(c classified, err error) {
 			slog.String("error_code", c.code), slog.Any("error", fe))
 	}
 	p.stop(fe)
+}
+
+// contact notes that the service answered.
+func (p *Producer) contact() { p.lastContact.Store(time.Now().UnixNano()) }
+
+// unreachable handles a request that could not reach the service: its
+// entries are tried again without using up their attempts (the records were
+// never offered), until the endpoint has not answered for MaxRetryTime;
+// then the producer stops as on a fatal error, rather than dead-letter
+// every record one by one while the endpoint is gone.
+func (p *Producer) unreachable(entries []entry, c classified, err error) requestOutcome {
+	for i := range entries {
+		e := &entries[i]
+		e.code, e.msg, e.unknown, e.unreached = c.code, c.msg, false, true
+		e.attempts-- // the record was not offered
+	}
+	since := time.Since(time.Unix(0, p.lastContact.Load()))
+	if since > p.cfg.maxRetryTime {
+		p.fail(classified{class: classFatal, code: codeEndpointUnreachable,
+			msg: fmt.Sprintf("no answer for %s (MaxRetryTime): %s", since.Round(time.Second), c.msg)}, err)
+		p.giveUp(entries, ReasonFatal, "", "", false)
+		return requestFailed
+	}
+	p.log.LogAttrs(p.runCtx, slog.LevelWarn, "endpoint unreachable: retrying",
+		slog.String("error_code", c.code), slog.Int("records", len(entries)), slog.Duration("since_last_answer", since.Round(time.Millisecond)))
+	p.requeue(entries)
+	return requestFailed
 }

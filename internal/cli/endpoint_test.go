@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -8,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 )
 
 // TestPutFailsFastOnABadEndpoint: an endpoint that does not answer as
@@ -125,4 +129,65 @@ func TestPutRefusesTheInputAsDeadLetterFile(t *testing.T) {
 	if after, _ := os.ReadFile(input); string(after) != string(before) {
 		t.Error("the input file changed")
 	}
+}
+
+// TestPutEndpointVanishesMidRun: the endpoint goes away in the middle of a
+// run. The records in flight are tried again without using up their
+// attempts until the endpoint has been silent for --max-retry-time; then
+// the run stops like a fatal error (exit 2, nothing dead-lettered, the
+// checkpoint kept), and once the endpoint is back (an emulator restarted on
+// the same data dir and address) the same command completes the set.
+func TestPutEndpointVanishesMidRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "vanishing-endpoint"
+	dataDir := t.TempDir()
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	start := func(addr string) (*emulator.Server, string) {
+		t.Helper()
+		srv, err := emulator.New(emulator.DataDir(dataDir),
+			emulator.Quotas(emulator.QuotaConfig{BytesPerSecond: 512 << 10, RecordsPerSecond: 100000, RequestsPerSecond: 1000}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		url, err := srv.Start(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return srv, url
+	}
+	srv, url := start("127.0.0.1:0")
+	createTestStream(t, url, stream)
+	input, want := writeInput(t, 30000, 12)
+	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
+	args := []string{"--endpoint-url", url, "--region", "us-east-1", "put", "--stream", stream,
+		"--dead-letter", dlPath, "--max-retry-time", "2s", input}
+	go func() {
+		time.Sleep(1500 * time.Millisecond) // about 750 KB delivered at 512 KiB/s
+		_ = srv.Close(context.Background())
+	}()
+	began := time.Now()
+	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, nil, args...)
+	if code != exitFatal || !strings.Contains(errOut, "stopped answering") || !strings.Contains(errOut, "run the same command again to resume") {
+		t.Fatalf("exit %d, want 2 saying the endpoint stopped answering and how to resume\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if took := time.Since(began); took > 15*time.Second {
+		t.Errorf("took %s to give up on a silent endpoint with --max-retry-time 2s", took)
+	}
+	if dl := readDeadLetters(t, dlPath); len(dl) != 0 {
+		t.Errorf("%d records dead-lettered; the input holds them", len(dl))
+	}
+
+	srv2, _ := start(strings.TrimPrefix(url, "http://"))
+	t.Cleanup(func() { _ = srv2.Close(context.Background()) })
+	code, out, errOut = runCLI(t, nil, args...)
+	if code != 0 {
+		t.Fatalf("resume exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if err := srv2.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	assertExactlyOnce(t, deliveredLines(t, backend.ReadTree(t, filepath.Join(dataDir, backend.Bucket))), want)
 }
