@@ -167,12 +167,13 @@ func TestLogsNeverCarryRecordDataAboveDebug(t *testing.T) {
 	fc := &fakeClient{}
 	fc.batch = func(_ context.Context, n int, data []string) (*firehose.PutRecordBatchOutput, error) {
 		if n == 0 {
-			return fc.partial(len(data), codeServiceUnavailable, "Slow down.", 0), nil
+			return fc.partial(len(data), codeInternalFailure, "boom", 0), nil
 		}
 		return nil, apiError("AccessDeniedException", "denied")
 	}
-	// One worker: the throttled first batch is requeued (and logged) before
-	// the fatal error of the second stops the run.
+	// One worker: the failed entry of the first batch is requeued (and
+	// logged at info; a throttled one would be at debug) before the fatal
+	// error of the second stops the run.
 	p := newTestProducer(t, fc, Logger(logger), MaxBatchRecords(5), Concurrency(1))
 	recs := []Record{{Seq: 1, Data: []byte(`{"secret":"hunter2"}`)}}
 	recs = append(recs, makeRecords(20)[1:]...)
@@ -184,7 +185,7 @@ func TestLogsNeverCarryRecordDataAboveDebug(t *testing.T) {
 	if strings.Contains(out, "hunter2") {
 		t.Errorf("record data in the logs: %s", out)
 	}
-	for _, want := range []string{`"stream":"test-stream"`, `"error_code":"ServiceUnavailableException"`, `"msg":"retrying records"`, `"reason":"fatal-error"`} {
+	for _, want := range []string{`"stream":"test-stream"`, `"error_code":"InternalFailure"`, `"msg":"retrying records"`, `"reason":"fatal-error"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("logs lack %s:\n%s", want, out)
 		}

@@ -128,7 +128,14 @@ func (p *Producer) requeue(entries []entry) {
 			continue
 		}
 		records, _ := entriesSize(keep)
-		p.log.LogAttrs(p.runCtx, slog.LevelInfo, "retrying records",
+		// Running at the quota, throttled records are the normal state:
+		// their retries are logged at debug (the summary and the progress
+		// count them); other failures at info.
+		level := slog.LevelInfo
+		if classifyEntry(keep[0].code, keep[0].msg) == classThrottle {
+			level = slog.LevelDebug
+		}
+		p.log.LogAttrs(p.runCtx, level, "retrying records",
 			slog.Int("records", records), slog.Int("attempt", attempts+1), slog.Duration("delay", delay),
 			slog.String("error_code", keep[0].code), slog.Int64("seq", keep[0].parts[0].seq))
 		if !p.retry.add(keep, delay) {
