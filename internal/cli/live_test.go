@@ -8,10 +8,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 )
 
 // TestPutLiveStdin: records written to stdin are delivered after --linger
@@ -63,8 +65,8 @@ func TestPutLiveStdin(t *testing.T) {
 }
 
 // TestPutSecondSignalStopsAtOnce: the first SIGTERM waits for in-flight
-// requests (here stalled by a proxy after the records were stored); the
-// second cancels them at once. The checkpoint holds: the same command then
+// requests (here held by the emulator's scripted delay); the second cancels
+// them at once. The checkpoint holds: the same command then
 // delivers every record, the ones whose responses were lost possibly twice,
 // never more than the first run's "possible duplicates".
 func TestPutSecondSignalStopsAtOnce(t *testing.T) {
@@ -72,14 +74,18 @@ func TestPutSecondSignalStopsAtOnce(t *testing.T) {
 		t.Skip("integration test")
 	}
 	const stream = "stalled"
-	endpoint, objects := startEmulatorBackend(t, stream)
-	// Every PutRecordBatch is delivered, then its response held for 20s.
+	srv, endpoint, objects := backend.StartEmulatorServer(t, stream)
+	// Every PutRecordBatch is held for 20 s before it is served.
+	if err := srv.Control(emulator.DelayNext("PutRecordBatch", 1000, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	inFlight := make(chan struct{})
-	var once sync.Once
-	proxy := faultyProxy(t, endpoint, 20*time.Second, func(int64) int {
-		once.Do(func() { close(inFlight) })
-		return faultStall
-	})
+	go func() {
+		for srv.Stats().RequestsInFlight == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(inFlight)
+	}()
 	input, want := writeInput(t, 3000, 6)
 	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
 	sigc := make(chan chan<- os.Signal, 1)
@@ -96,7 +102,7 @@ func TestPutSecondSignalStopsAtOnce(t *testing.T) {
 	}()
 	start := time.Now()
 	code, out, errOut := runCLIContext(t, withTimeout(t, time.Minute), nil, []MainOption{notify},
-		"--endpoint-url", proxy, "--region", "us-east-1", "put", "--stream", stream,
+		"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
 		"--dead-letter", dlPath, "--shutdown-timeout", "30s", input)
 	if code != 143 {
 		t.Fatalf("exit %d, want 143\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
@@ -116,6 +122,7 @@ func TestPutSecondSignalStopsAtOnce(t *testing.T) {
 	}
 	possible, _ := strconv.Atoi(m[1])
 
+	srv.ClearFaults()
 	code, out, errOut = runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", stream,
 		"--dead-letter", dlPath, input)
 	if code != 0 {

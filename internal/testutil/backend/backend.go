@@ -75,6 +75,14 @@ func CreateStream(t testing.TB, endpoint, stream string) {
 // need other values.
 func StartEmulator(t *testing.T, stream string, opts ...emulator.Option) (string, func() [][]byte) {
 	t.Helper()
+	_, url, objects := StartEmulatorServer(t, stream, opts...)
+	return url, objects
+}
+
+// StartEmulatorServer is StartEmulator that also returns the server, for
+// tests that script faults (Server.Control) or watch its load.
+func StartEmulatorServer(t *testing.T, stream string, opts ...emulator.Option) (*emulator.Server, string, func() [][]byte) {
+	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -90,7 +98,7 @@ func StartEmulator(t *testing.T, stream string, opts ...emulator.Option) (string
 	}
 	t.Cleanup(func() { _ = srv.Close(context.Background()) })
 	CreateStream(t, url, stream)
-	return url, func() [][]byte {
+	return srv, url, func() [][]byte {
 		t.Helper()
 		if err := srv.Flush(context.Background()); err != nil {
 			t.Fatalf("flush: %v", err)
