@@ -12,6 +12,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -138,7 +139,8 @@ func (s *FileSink) Sync() error {
 	if s.f == nil || s.closed {
 		return nil
 	}
-	if err := s.f.Sync(); err != nil {
+	if err := s.f.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		// EINVAL: a device or pipe, which has nothing to sync.
 		return fmt.Errorf("sync dead-letter file %s: %w", s.path, err)
 	}
 	return nil

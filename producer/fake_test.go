@@ -157,11 +157,11 @@ func newTestProducer(t *testing.T, c Client, opts ...Option) *Producer {
 }
 
 // checkInvariant fails unless Submitted = Delivered + DeadLettered +
-// Rejected + Unsent.
+// Rejected + Unsent + Lost.
 func checkInvariant(t *testing.T, s Stats) {
 	t.Helper()
-	if s.Submitted != s.Delivered+s.DeadLettered+s.Rejected+s.Unsent {
-		t.Fatalf("accounting broken: submitted %d != delivered %d + dead-lettered %d + rejected %d + unsent %d",
-			s.Submitted, s.Delivered, s.DeadLettered, s.Rejected, s.Unsent)
+	if s.Submitted != s.Delivered+s.DeadLettered+s.Rejected+s.Unsent+s.Lost {
+		t.Fatalf("accounting broken: submitted %d != delivered %d + dead-lettered %d + rejected %d + unsent %d + lost %d",
+			s.Submitted, s.Delivered, s.DeadLettered, s.Rejected, s.Unsent, s.Lost)
 	}
 }

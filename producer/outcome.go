@@ -136,17 +136,26 @@ func (p *Producer) settleUndelivered(entries []entry, reason, code, msg string, 
 	if n == 0 {
 		return
 	}
-	if rejected {
-		p.stats.rejected.Add(int64(n))
-	} else {
-		p.stats.deadLettered.Add(int64(n))
-	}
 	first := entries[0].parts[0]
 	p.log.LogAttrs(p.runCtx, slog.LevelWarn, "records not delivered",
 		slog.String("reason", reason), slog.Int("records", n), slog.Int64("seq", first.seq), slog.String("source", first.source),
 		slog.String("error_code", firstCode(entries, code)), slog.String("error", firstMessage(entries, msg)),
 		slog.Int("attempt", entries[0].attempts))
 	sinkErr := p.writeDeadLetters(entries, reason, code, msg)
+	// Records the sink could not store are not dead-lettered: they are
+	// unsent when the caller keeps its own copy (DeadLetterOnStop(false)),
+	// else lost, and counted as such.
+	keptByCaller := sinkErr != nil && !p.cfg.deadLetterOnStop
+	switch {
+	case keptByCaller:
+		p.stats.unsent.Add(int64(n))
+	case sinkErr != nil:
+		p.stats.lost.Add(int64(n))
+	case rejected:
+		p.stats.rejected.Add(int64(n))
+	default:
+		p.stats.deadLettered.Add(int64(n))
+	}
 	var bufRecords, bufBytes int
 	for i := range entries {
 		e := &entries[i]
@@ -158,6 +167,9 @@ func (p *Producer) settleUndelivered(entries []entry, reason, code, msg string, 
 			err := p.recordError(e, pt, reason, code, msg)
 			if sinkErr != nil {
 				err = errors.Join(err, sinkErr)
+			}
+			if keptByCaller {
+				err = errors.Join(ErrUnsent, err)
 			}
 			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, Reason: reason, Rejected: rejected, Err: err})
 		}

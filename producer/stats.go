@@ -7,13 +7,14 @@ import (
 )
 
 // Stats are the producer's counters since New. Once every call has
-// returned, Submitted = Delivered + DeadLettered + Rejected + Unsent.
+// returned, Submitted = Delivered + DeadLettered + Rejected + Unsent + Lost.
 type Stats struct {
 	Submitted    int64 // input records handed to the producer (read by Send, passed to PutRecord/PutRecordBatch/Reject)
 	Delivered    int64 // input records the service accepted
 	DeadLettered int64 // input records given up on (retries exhausted, fatal error, shutdown); written to the sink if any
 	Rejected     int64 // input records refused before sending (too large, invalid, Reject)
 	Unsent       int64 // input records left undelivered by an early stop with DeadLetterOnStop(false)
+	Lost         int64 // input records given up on that the dead-letter sink failed to store
 
 	// PossibleDuplicates counts records in requests whose outcome was unknown
 	// (timeout, dropped connection) and that were then resent, by the
@@ -42,12 +43,12 @@ type Stats struct {
 	ConcurrencyLimit, MaxConcurrencyReached int
 }
 
-// Undelivered returns DeadLettered + Rejected + Unsent.
-func (s Stats) Undelivered() int64 { return s.DeadLettered + s.Rejected + s.Unsent }
+// Undelivered returns DeadLettered + Rejected + Unsent + Lost.
+func (s Stats) Undelivered() int64 { return s.DeadLettered + s.Rejected + s.Unsent + s.Lost }
 
 type stats struct {
 	submitted, delivered, deadLettered, rejected atomic.Int64
-	unsent                                       atomic.Int64
+	unsent, lost                                 atomic.Int64
 	possibleDuplicates, retries                  atomic.Int64
 	failedPutCount, throttledRecords             atomic.Int64
 	putRecordCalls, putRecordBatchCalls          atomic.Int64
@@ -67,6 +68,7 @@ func (p *Producer) Stats() Stats {
 		DeadLettered:          s.deadLettered.Load(),
 		Rejected:              s.rejected.Load(),
 		Unsent:                s.unsent.Load(),
+		Lost:                  s.lost.Load(),
 		PossibleDuplicates:    s.possibleDuplicates.Load(),
 		Retries:               s.retries.Load(),
 		FailedPutCount:        s.failedPutCount.Load(),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -190,4 +191,58 @@ func TestPutEndpointVanishesMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertExactlyOnce(t, deliveredLines(t, backend.ReadTree(t, filepath.Join(dataDir, backend.Bucket))), want)
+}
+
+// TestPutDeadLetterWriteFailure: the disk under the dead-letter file is full
+// (/dev/full) when a record fails. The run stops (exit 2, saying records
+// could not be stored). A file input loses nothing: the records stay after
+// the checkpoint and the same command with room for dead letters completes
+// the set. stdin has no other copy: the summary says how many records were
+// lost and does not call the run accounted.
+func TestPutDeadLetterWriteFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full on this system")
+	}
+	t.Run("file input", func(t *testing.T) {
+		srv, endpoint, objects := backend.StartEmulatorServer(t, "full")
+		if err := srv.Control(emulator.FailRecordsNext("PutRecordBatch", 1, emulator.FaultInternalFailure)); err != nil {
+			t.Fatal(err)
+		}
+		input, want := writeInput(t, 5000, 13)
+		args := func(dl string) []string {
+			return []string{"--endpoint-url", endpoint, "--region", "us-east-1", "put", "--stream", "full",
+				"--max-attempts", "1", "--concurrency", "1", "--dead-letter", dl, input}
+		}
+		code, out, errOut := runCLI(t, nil, args("/dev/full")...)
+		if code != exitFatal || !strings.Contains(errOut, "dead-letter write failed") {
+			t.Fatalf("exit %d, want 2 saying the dead-letter write failed\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		if strings.Contains(errOut, "LOST") {
+			t.Errorf("records of a file input counted as lost; the checkpoint keeps them:\n%s", errOut)
+		}
+		dl := filepath.Join(t.TempDir(), "dead.ndjson")
+		code, out, errOut = runCLI(t, nil, args(dl)...)
+		if code != 0 {
+			t.Fatalf("resume exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		assertExactlyOnce(t, deliveredLines(t, objects()), want)
+	})
+	t.Run("stdin", func(t *testing.T) {
+		srv, endpoint, _ := backend.StartEmulatorServer(t, "full-stdin")
+		if err := srv.Control(emulator.FailRecordsNext("PutRecordBatch", 1, emulator.FaultInternalFailure)); err != nil {
+			t.Fatal(err)
+		}
+		var in strings.Builder
+		for i := range 2000 {
+			fmt.Fprintf(&in, "{\"n\":%d}\n", i)
+		}
+		code, out, errOut := runCLI(t, strings.NewReader(in.String()), "--endpoint-url", endpoint, "--region", "us-east-1",
+			"put", "--stream", "full-stdin", "--max-attempts", "1", "--concurrency", "1", "--dead-letter", "/dev/full", "-")
+		if code != exitFatal || !strings.Contains(errOut, "LOST (the dead-letter write failed)") || !strings.Contains(errOut, "NO:") {
+			t.Fatalf("exit %d, want 2 with the lost records in the summary\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+	})
 }

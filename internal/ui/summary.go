@@ -75,8 +75,14 @@ func RenderSummary(w io.Writer, s Summary) error {
 		{"bytes sent", fmt.Sprintf("%d in %d Firehose records", s.Bytes, s.FirehoseRecords)},
 		{"billed ingestion (5 KB per record)", billed(s.BilledBytes, s.Bytes)},
 	}
+	if s.Lost > 0 {
+		rows = append(rows[:4:4], append([][2]string{{"LOST (the dead-letter write failed)", fmt.Sprint(s.Lost)}}, rows[4:]...)...)
+	}
 	if s.Unsent > 0 {
 		rows = append(rows[:4:4], append([][2]string{{"not sent (left for the resume)", fmt.Sprint(s.Unsent)}}, rows[4:]...)...)
+	}
+	if s.Lost > 0 {
+		rows = append(rows[:4:4], append([][2]string{{"LOST (the dead-letter write failed)", fmt.Sprint(s.Lost)}}, rows[4:]...)...)
 	}
 	if s.Resumed > 0 {
 		rows = append(rows, [2]string{"settled by earlier runs", fmt.Sprint(s.Resumed)})
@@ -126,6 +132,9 @@ func (s Summary) packHint() bool {
 
 func accounted(s Summary) string {
 	sum := s.Delivered + s.Undelivered()
+	if s.Lost > 0 {
+		return fmt.Sprintf("NO: %d records lost: the dead-letter file could not store them", s.Lost)
+	}
 	if sum == s.Submitted {
 		if s.Unsent > 0 {
 			return fmt.Sprintf("yes: %d = %d + %d + %d + %d", s.Submitted, s.Delivered, s.DeadLettered, s.Rejected, s.Unsent)

@@ -16,6 +16,7 @@ type SummaryJSON struct {
 	DeadLettered        int64  `json:"dead_lettered"`
 	Rejected            int64  `json:"rejected"`
 	Unsent              int64  `json:"unsent"`
+	Lost                int64  `json:"lost"`
 	Complete            bool   `json:"complete"`
 	PossibleDuplicates  int64  `json:"possible_duplicates"`
 	Retries             int64  `json:"retries"`
@@ -62,6 +63,7 @@ func (s Summary) JSON() SummaryJSON {
 		DeadLettered:        s.DeadLettered,
 		Rejected:            s.Rejected,
 		Unsent:              s.Unsent,
+		Lost:                s.Lost,
 		Complete:            s.Complete(),
 		PossibleDuplicates:  s.PossibleDuplicates,
 		Retries:             s.Retries,

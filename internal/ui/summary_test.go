@@ -140,7 +140,7 @@ func TestRenderSummaryJSON(t *testing.T) {
 		{
 			name: "some failed",
 			s:    someFailed,
-			want: `{"title":"put: s","records_read":10,"delivered":7,"dead_lettered":2,"rejected":1,"unsent":0,"complete":false,` +
+			want: `{"title":"put: s","records_read":10,"delivered":7,"dead_lettered":2,"rejected":1,"unsent":0,"lost":0,"complete":false,` +
 				`"possible_duplicates":0,"retries":4,"failed_put_count":0,"throttled_records":2,"put_record_calls":0,` +
 				`"put_record_batch_calls":3,"request_errors":0,"firehose_records":7,"bytes":900,"billed_bytes":35840,` +
 				`"billed_ratio":39.8,"elapsed_seconds":1.5,"records_per_second":5,"bytes_per_second":600,` +
@@ -150,7 +150,7 @@ func TestRenderSummaryJSON(t *testing.T) {
 		{
 			name: "nothing sent",
 			s:    Summary{Elapsed: 23578973 * time.Nanosecond},
-			want: `{"records_read":0,"delivered":0,"dead_lettered":0,"rejected":0,"unsent":0,"complete":true,` +
+			want: `{"records_read":0,"delivered":0,"dead_lettered":0,"rejected":0,"unsent":0,"lost":0,"complete":true,` +
 				`"possible_duplicates":0,"retries":0,"failed_put_count":0,"throttled_records":0,"put_record_calls":0,` +
 				`"put_record_batch_calls":0,"request_errors":0,"firehose_records":0,"bytes":0,"billed_bytes":0,` +
 				`"billed_ratio":0,"elapsed_seconds":0.024,"records_per_second":0,"bytes_per_second":0,` +
