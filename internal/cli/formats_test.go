@@ -92,3 +92,41 @@ func TestPutInputFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestPutInputEdges: NDJSON whose first line is an array is read as NDJSON,
+// not as one array; a line far over the record limit between two good
+// lines is rejected as too-large with its position, and the lines around it
+// are delivered (exit 1).
+func TestPutInputEdges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	t.Run("NDJSON of arrays", func(t *testing.T) {
+		endpoint, objects := startEmulatorBackend(t, "arrays")
+		code, out, errOut := runCLI(t, strings.NewReader("[1,2]\n[3,4]\n"), "--endpoint-url", endpoint, "--region", "us-east-1",
+			"put", "--stream", "arrays", "--dead-letter", filepath.Join(t.TempDir(), "dl.ndjson"), "-")
+		if code != 0 {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		assertExactlyOnce(t, deliveredLines(t, objects()), []string{"[1,2]", "[3,4]"})
+	})
+	t.Run("huge line", func(t *testing.T) {
+		endpoint, objects := startEmulatorBackend(t, "huge")
+		path := filepath.Join(t.TempDir(), "big.ndjson")
+		huge := `{"blob":"` + strings.Repeat("x", 20<<20) + `"}`
+		if err := os.WriteFile(path, []byte(`{"n":1}`+"\n"+huge+"\n"+`{"n":3}`+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		dl := filepath.Join(t.TempDir(), "dl.ndjson")
+		code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1",
+			"put", "--stream", "huge", "--dead-letter", dl, path)
+		if code != exitUndelivered {
+			t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		assertExactlyOnce(t, deliveredLines(t, objects()), []string{`{"n":1}`, `{"n":3}`})
+		letters := readDeadLetters(t, dl)
+		if len(letters) != 1 || letters[0]["reason"] != "too-large" || letters[0]["source"] != path+":2" {
+			t.Errorf("dead letters %v, want one too-large at %s:2", letters, path)
+		}
+	})
+}
