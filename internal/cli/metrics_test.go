@@ -56,7 +56,11 @@ func TestMetricsAgainstEmulator(t *testing.T) {
 		}
 		var perMinute []string
 		for _, line := range strings.Split(out, "\n") {
-			if f := strings.Fields(line); len(f) > 3 && minutes[f[0]] {
+			f := strings.Fields(line)
+			if len(f) > 4 && len(f[0]) == 5 && f[0][2] == '-' {
+				f = f[1:] // a range over midnight labels its rows "MM-DD HH:MM"
+			}
+			if len(f) > 3 && minutes[f[0]] {
 				perMinute = f
 			}
 		}

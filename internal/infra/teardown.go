@@ -118,13 +118,13 @@ func Teardown(ctx context.Context, c Clients, o TeardownOptions, confirm Confirm
 	}
 
 	if streamExists {
-		gone, err := deleteStream(ctx, c.Firehose, o, logger)
-		if err != nil {
+		// The stream was there a moment ago: if the delete finds it gone,
+		// it was most likely our own delete, retried by the SDK after a
+		// slow answer. Either way it is deleted now.
+		if _, err := deleteStream(ctx, c.Firehose, o, logger); err != nil {
 			return res, err
 		}
-		if !gone {
-			res.Stream.Status = StatusDeleted
-		}
+		res.Stream.Status = StatusDeleted
 	}
 	if deleteBucket {
 		n, gone, err := deleteBucketAndObjects(ctx, c.S3, o.Bucket)
