@@ -165,8 +165,9 @@ func TestPutEndpointVanishesMidRun(t *testing.T) {
 	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
 	args := []string{"--endpoint-url", url, "--region", "us-east-1", "put", "--stream", stream,
 		"--dead-letter", dlPath, "--max-retry-time", "2s", input}
+	sending := when(t, "the put is sending", func() bool { return srv.Stats().RequestsInFlight > 0 })
 	go func() {
-		time.Sleep(1500 * time.Millisecond) // about 750 KB delivered at 512 KiB/s
+		<-sending
 		_ = srv.Close(context.Background())
 	}()
 	began := time.Now()

@@ -204,3 +204,21 @@ func withTimeout(t *testing.T, d time.Duration) context.Context {
 }
 
 var _ = fmt.Sprint
+
+// when returns a channel closed once cond holds, polled every few
+// milliseconds; if it does not hold within a minute the test fails and the
+// channel is closed anyway, so nothing waits for ever.
+func when(t *testing.T, what string, cond func() bool) <-chan struct{} {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("gave up waiting until %s", what)
+				return
+			}
+		}
+	}()
+	return done
+}
