@@ -14,14 +14,14 @@ import (
 // is built here and nowhere else.
 
 // delivery collects the entries one response delivered, to settle them
-// together.
+// together; it points into the batch, copying nothing.
 type delivery struct {
-	entries []entry
+	entries []*entry
 	ids     []string
 }
 
-func (d *delivery) add(p *Producer, e *entry, id string) {
-	d.entries = append(d.entries, *e)
+func (d *delivery) add(e *entry, id string) {
+	d.entries = append(d.entries, e)
 	d.ids = append(d.ids, id)
 }
 
@@ -32,8 +32,7 @@ func (p *Producer) settleDelivered(d *delivery) {
 	}
 	var records, bytes, bufRecords, bufBytes int
 	var billedBytes int64
-	for i := range d.entries {
-		e := &d.entries[i]
+	for _, e := range d.entries {
 		records += len(e.parts)
 		bytes += len(e.data)
 		billedBytes += billed(len(e.data))
@@ -43,29 +42,28 @@ func (p *Producer) settleDelivered(d *delivery) {
 		}
 	}
 	p.countDelivered(records, len(d.entries), bytes, billedBytes)
-	if p.cfg.onResult != nil || hasPromises(d.entries) {
-		for i := range d.entries {
-			e := &d.entries[i]
-			for _, pt := range e.parts {
-				p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, RecordID: d.ids[i]})
-			}
+	for i, e := range d.entries {
+		for _, pt := range e.parts {
+			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, RecordID: d.ids[i]})
 		}
 	}
 	p.buffer.release(int64(bufRecords), int64(bufBytes))
 }
 
-func hasPromises(entries []entry) bool {
+// releaseBuffer gives back the room of the entries that came through Add.
+func (p *Producer) releaseBuffer(entries []entry) {
+	var records, bytes int
 	for i := range entries {
-		for _, pt := range entries[i].parts {
-			if pt.done != nil {
-				return true
-			}
+		if e := &entries[i]; e.buffered {
+			records += len(e.parts)
+			bytes += len(e.data)
 		}
 	}
-	return false
+	p.buffer.release(int64(records), int64(bytes))
 }
 
-// report hands one record's outcome to OnResult and to its promise.
+// report hands one record's outcome to OnResult and to its promise, if
+// there are any.
 func (p *Producer) report(pt part, r RecordResult) {
 	if p.cfg.onResult != nil {
 		p.cfg.onResult(r)
@@ -95,16 +93,11 @@ func (p *Producer) leftUnsent(reason string) bool {
 // stored already: sending it again is a possible duplicate.
 func (p *Producer) settleUnsent(entries []entry, reason string) {
 	n, unknown := 0, 0
-	var bufRecords, bufBytes int
 	for i := range entries {
 		e := &entries[i]
 		n += len(e.parts)
 		if e.unknown {
 			unknown += len(e.parts)
-		}
-		if e.buffered {
-			bufRecords += len(e.parts)
-			bufBytes += len(e.data)
 		}
 	}
 	if n == 0 {
@@ -119,7 +112,7 @@ func (p *Producer) settleUnsent(entries []entry, reason string) {
 			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, Reason: reason, Err: err})
 		}
 	}
-	p.buffer.release(int64(bufRecords), int64(bufBytes))
+	p.releaseBuffer(entries)
 }
 
 // settleUndelivered gives entries up: unsent (see leftUnsent) unless force,
@@ -156,13 +149,8 @@ func (p *Producer) settleUndelivered(entries []entry, reason, code, msg string, 
 	default:
 		p.stats.deadLettered.Add(int64(n))
 	}
-	var bufRecords, bufBytes int
 	for i := range entries {
 		e := &entries[i]
-		if e.buffered {
-			bufRecords += len(e.parts)
-			bufBytes += len(e.data)
-		}
 		for _, pt := range e.parts {
 			err := p.recordError(e, pt, reason, code, msg)
 			if sinkErr != nil {
@@ -174,7 +162,7 @@ func (p *Producer) settleUndelivered(entries []entry, reason, code, msg string, 
 			p.report(pt, RecordResult{Seq: pt.seq, Source: pt.source, End: pt.inEnd, Reason: reason, Rejected: rejected, Err: err})
 		}
 	}
-	p.buffer.release(int64(bufRecords), int64(bufBytes))
+	p.releaseBuffer(entries)
 }
 
 // writeDeadLetters stores the records of entries in the sink. With no sink
@@ -235,13 +223,14 @@ func (p *Producer) recordError(e *entry, pt part, reason, code, msg string) erro
 		err = fmt.Errorf("%w: record %s rejected: %s: %s", ErrNotDelivered, name, reason, firstMessage([]entry{*e}, msg))
 	}
 	if p.cfg.sink == nil {
-		err = fmt.Errorf("%w%s", err, noSinkSuffix)
+		err = fmt.Errorf("%w (%w)", err, errNoSink)
 	}
 	return err
 }
 
-// noSinkSuffix ends the error of a record given up with no sink configured.
-const noSinkSuffix = " (no dead-letter sink is configured)"
+// errNoSink is joined to the error of a record given up with no sink
+// configured: it is only counted.
+var errNoSink = errors.New("no dead-letter sink is configured")
 
 // firstMessage is the error message logged for a give-up: the first
 // entry's own, else msg. Messages come from the service or the producer

@@ -62,7 +62,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		latency := time.Since(start)
 		if err == nil {
 			p.countCall(&p.stats.putRecordCalls, latency)
-			p.settleDelivered(&delivery{entries: entries, ids: []string{deref(out.RecordId)}})
+			p.settleDelivered(&delivery{entries: []*entry{ent}, ids: []string{deref(out.RecordId)}})
 			p.limiter.succeeded()
 			if p.log.Enabled(ctx, p.cfg.callLogLevel) {
 				p.log.LogAttrs(ctx, p.cfg.callLogLevel, "PutRecord", slog.Int64("seq", rec.Seq),

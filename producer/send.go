@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -78,7 +77,7 @@ func (c *call) settled(r RecordResult) {
 		case errors.As(r.Err, &fatal):
 			c.fatal = fatal
 		}
-		if strings.HasSuffix(r.Err.Error(), noSinkSuffix) {
+		if errors.Is(r.Err, errNoSink) {
 			c.lostNoSink++
 		}
 		c.mu.Unlock()
@@ -204,9 +203,7 @@ func (p *Producer) readAll(ctx context.Context, src Source, c *call) error {
 		if err := p.add(ctx, rec, c.settled); err != nil {
 			// Not taken: the producer stopped or ctx ended. The record was
 			// read, so it is settled here, as the stop would have.
-			p.stats.submitted.Add(1)
-			e := p.singleEntry(rec, c.settled)
-			p.giveUp([]entry{e}, p.stopReason(), "", "", false)
+			p.settleNotTaken(rec, c.settled)
 			return nil
 		}
 	}
@@ -234,8 +231,7 @@ func (p *Producer) PutRecordBatch(ctx context.Context, recs []Record) (BatchResu
 				continue
 			}
 		}
-		p.stats.submitted.Add(1)
-		p.giveUp([]entry{p.singleEntry(r, done)}, p.stopReason(), "", "not sent: the call stopped before this record", false)
+		p.settleNotTaken(r, done)
 	}
 	p.filling.Add(-1)
 	if ctx.Err() != nil {
@@ -259,4 +255,12 @@ func (p *Producer) PutRecordBatch(ctx context.Context, recs []Record) (BatchResu
 		main = err
 	}
 	return res, c.err(main)
+}
+
+// settleNotTaken settles a record a synchronous call holds but Add did not
+// take because the producer stopped: it was handed over, so it is counted
+// and settled as the stop settles the others.
+func (p *Producer) settleNotTaken(rec Record, done func(RecordResult)) {
+	p.stats.submitted.Add(1)
+	p.giveUp([]entry{p.singleEntry(rec, done)}, p.stopReason(), "", "not sent: the producer stopped before this record", false)
 }

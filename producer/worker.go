@@ -100,7 +100,7 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 			failed = append(failed, *e)
 			continue
 		}
-		sent.add(p, e, deref(resp.RecordId))
+		sent.add(e, deref(resp.RecordId))
 	}
 	p.settleDelivered(sent)
 	clear(sent.entries) // drop references to record data
