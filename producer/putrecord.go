@@ -58,7 +58,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		}
 		start := time.Now()
 		markAttempt(p, entries, start)
-		out, err := p.client.PutRecord(reqCtx, in, withoutSDKRetries)
+		out, err := p.client.PutRecord(reqCtx, in, putOptions)
 		latency := time.Since(start)
 		if err == nil {
 			p.countCall(&p.stats.putRecordCalls, latency)

@@ -68,7 +68,7 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 		w.recs = append(w.recs, types.Record{Data: entries[i].data})
 	}
 	w.input.Records = w.recs
-	out, err := p.client.PutRecordBatch(p.reqCtx, &w.input, withoutSDKRetries)
+	out, err := p.client.PutRecordBatch(p.reqCtx, &w.input, putOptions)
 	latency := time.Since(start)
 	clear(w.recs) // drop references to record data
 	if err != nil {
