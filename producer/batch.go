@@ -19,6 +19,7 @@ type entry struct {
 	data      []byte // wire bytes, newlines included
 	parts     []part
 	attempts  int       // tries made so far
+	throttled int       // tries that ended throttled ("Slow down."): not counted against MaxAttempts
 	first     time.Time // start of the first try
 	unknown   bool      // the last try's outcome is unknown (response lost)
 	stored    bool      // some try's outcome was unknown: the service may hold the entry
@@ -38,19 +39,23 @@ type batch struct {
 // service counts it.
 type batchBuilder struct {
 	maxRecords, maxBytes int
+	limit                *limiter // caps batches to one second of the adaptive rate; nil: none
 	cur                  *batch
 }
 
-func newBatchBuilder(maxRecords, maxBytes int) batchBuilder {
-	return batchBuilder{maxRecords: maxRecords, maxBytes: maxBytes}
+func newBatchBuilder(maxRecords, maxBytes int, limit *limiter) batchBuilder {
+	return batchBuilder{maxRecords: maxRecords, maxBytes: maxBytes, limit: limit}
 }
 
 // fits reports whether an entry of size bytes can join the current batch.
+// The first entry always fits within the configured limits, whatever the
+// rate cap.
 func (b *batchBuilder) fits(size int) bool {
 	if b.cur == nil {
 		return size <= b.maxBytes
 	}
-	return len(b.cur.entries) < b.maxRecords && b.cur.bytes+size <= b.maxBytes
+	maxRecords, maxBytes := b.limit.batchCap(b.maxRecords, b.maxBytes)
+	return len(b.cur.entries) < maxRecords && b.cur.bytes+size <= maxBytes
 }
 
 // add appends e; the caller checked fits (or the batch is empty).
@@ -64,7 +69,11 @@ func (b *batchBuilder) add(e entry) {
 
 // full reports whether no further entry can join.
 func (b *batchBuilder) full() bool {
-	return b.cur != nil && (len(b.cur.entries) >= b.maxRecords || b.cur.bytes >= b.maxBytes)
+	if b.cur == nil {
+		return false
+	}
+	maxRecords, maxBytes := b.limit.batchCap(b.maxRecords, b.maxBytes)
+	return len(b.cur.entries) >= maxRecords || b.cur.bytes >= maxBytes
 }
 
 func (b *batchBuilder) empty() bool { return b.cur == nil || len(b.cur.entries) == 0 }
@@ -83,7 +92,7 @@ func (b *batchBuilder) take() *batch {
 // order, the way the streaming batcher does; it returns the number of
 // entries in each batch. It exists for tests and benchmarks of the rule.
 func splitIntoBatches(sizes []int, maxRecords, maxBytes int) []int {
-	b := newBatchBuilder(maxRecords, maxBytes)
+	b := newBatchBuilder(maxRecords, maxBytes, nil)
 	var counts []int
 	biggest := 0
 	for _, s := range sizes {

@@ -185,7 +185,7 @@ func (p *Producer) batchLoop() {
 	cfg := p.cfg
 	b := &batcher{
 		p:       p,
-		builder: newBatchBuilder(cfg.maxBatchRecords, cfg.maxBatchBytes),
+		builder: newBatchBuilder(cfg.maxBatchRecords, cfg.maxBatchBytes, p.limiter),
 		pack:    packer{target: cfg.packTarget},
 		packing: cfg.packTarget > 0,
 	}

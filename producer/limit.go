@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -22,18 +23,37 @@ const (
 	// adaptiveRelease: once the adaptive limit has grown to this multiple of
 	// the rate at the last cut without throttling, it is lifted altogether.
 	adaptiveRelease = 2.0
-	// minAdaptiveRecords and minAdaptiveBytes floor the adaptive limits so a
-	// burst of throttling can never stall sending: a waiter reserves its
-	// tokens at the rate of the moment, so a very low floor would park a
-	// whole batch for minutes even after the rate recovers. The floors sit
-	// well under the smallest real DirectPut quotas (100,000 records/s and
-	// 1 MiB/s per stream).
+	// minAdaptiveRecords and minAdaptiveBytes floor the adaptive limits
+	// against a short burst of throttling (whole requests refused, a moment
+	// of contention): one bad second must not cut the rate to a crawl. The
+	// floors sit well under the smallest real DirectPut quotas (100,000
+	// records/s and 1 MiB/s per stream). A stream whose quota is below them
+	// (the emulator, a quota lowered on request) shows it by what it
+	// accepts: when it still throttles at the floor and accepted less than
+	// the floor over the last second, the cut follows that rate down (see
+	// floorBelow).
 	minAdaptiveRecords = 1000
 	minAdaptiveBytes   = 256 * 1024
 	// minAdaptiveRecordsStep and minAdaptiveBytesStep floor the additive
-	// step, so a rate cut very low still recovers in seconds.
+	// step, so a rate cut very low still recovers in seconds. The step is
+	// the same for every producer whatever its share, which is what makes
+	// producers sharing a stream converge to equal shares (as TCP's flows
+	// do): a step proportional to each one's rate would keep a small share
+	// small.
 	minAdaptiveRecordsStep = 100
 	minAdaptiveBytesStep   = 100 * 1024
+	// floorCuts is how many cuts in a row must want to go under the fixed
+	// floor before the limit may (see floorStreak).
+	floorCuts = 3
+	// tinyStepShare bounds the additive step under the fixed floors (see
+	// additiveStep).
+	tinyStepShare = 0.1
+	// batchesPerSecond: a batch carries at most this fraction of one
+	// second of the adaptive limits (see batchCap).
+	batchesPerSecond = 4
+	// inUseShare: the adaptive limits are raised only while the sender
+	// sends at least this share of them (see succeeded).
+	inUseShare = 0.8
 )
 
 // limiter keeps PutRecord and PutRecordBatch within the static quotas
@@ -59,9 +79,18 @@ type limiter struct {
 	lastRaise   time.Time
 	sent, taken meter // records and bytes sent, and accepted by the service
 	throttleCut int64 // number of cuts, for tests and logs
+	// flooredRecords and flooredBytes: the last cut wanted to go under the
+	// fixed floor (see floorBelow).
+	flooredRecords, flooredBytes bool
+	// floorCutsRecords and floorCutsBytes count the cuts in a row that
+	// wanted to go under the fixed floor.
+	floorCutsRecords, floorCutsBytes int
 	// changed is closed (and replaced) whenever the adaptive limits are
 	// set, so workers parked in take can follow a raise or a lift.
 	changed chan struct{}
+	// capRecords and capBytes are the most a batch may carry at the rate
+	// limits (0 = none), read by the batcher for every record: see batchCap.
+	capRecords, capBytes atomic.Int64
 }
 
 func newLimiter(cfg config) *limiter {
@@ -189,6 +218,7 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 	// The accepted rate approximates the quota; with nothing accepted (whole
 	// requests throttled) use half the rate we were sending at.
 	obsRecords, obsBytes := l.taken.rates(now)
+	acceptedRecords, acceptedBytes := obsRecords, obsBytes
 	if obsRecords <= 0 {
 		obsRecords, obsBytes = l.sent.rates(now)
 		obsRecords, obsBytes = obsRecords/2, obsBytes/2
@@ -204,8 +234,10 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 		return false // nothing observed yet; the back-off alone slows us
 	}
 	l.cutRecords, l.cutBytes = r, b
-	l.adRecords = max(r*adaptiveDecrease, minAdaptiveRecords)
-	l.adBytes = max(b*adaptiveDecrease, minAdaptiveBytes)
+	l.flooredRecords = floorStreak(l.flooredRecords, &l.floorCutsRecords, r*adaptiveDecrease < minAdaptiveRecords)
+	l.flooredBytes = floorStreak(l.flooredBytes, &l.floorCutsBytes, b*adaptiveDecrease < minAdaptiveBytes)
+	l.adRecords = max(r*adaptiveDecrease, floorBelow(minAdaptiveRecords, l.flooredRecords, acceptedRecords))
+	l.adBytes = max(b*adaptiveDecrease, floorBelow(minAdaptiveBytes, l.flooredBytes, acceptedBytes))
 	l.lastCut, l.lastRaise = now, now
 	l.throttleCut++
 	l.applyLocked()
@@ -226,12 +258,39 @@ func (l *limiter) succeeded() {
 	}
 	steps := math.Floor(float64(now.Sub(l.lastRaise)) / float64(adaptiveInterval))
 	l.lastRaise = now
-	l.adRecords += steps * max(adaptiveIncrease*l.cutRecords, minAdaptiveRecordsStep)
-	l.adBytes += steps * max(adaptiveIncrease*l.cutBytes, minAdaptiveBytesStep)
+	// Raise only a limit in use: one that grew while the sender sent less
+	// (retries waiting out their back-off, a slow input) would let the next
+	// burst far over the quota. Both limits move together, so the binding
+	// one is in use when either is nearly reached.
+	sentRecords, sentBytes := l.sent.rates(now)
+	if sentRecords < inUseShare*l.adRecords && sentBytes < inUseShare*l.adBytes {
+		return
+	}
+	l.adRecords += steps * additiveStep(l.cutRecords, minAdaptiveRecordsStep, l.flooredRecords)
+	l.adBytes += steps * additiveStep(l.cutBytes, minAdaptiveBytesStep, l.flooredBytes)
 	if l.adRecords >= adaptiveRelease*l.cutRecords {
 		l.adRecords, l.adBytes = 0, 0
 	}
 	l.applyLocked()
+}
+
+// batchCap bounds a batch to a quarter of a second of the rate limits
+// (batchesPerSecond): below four full batches per second (a quota of a few
+// hundred or thousand records/s, or 100 KB records under a bytes/s quota of
+// a few MiB), requests shrink and go paced at the rate, a few a second,
+// instead of a whole second's worth landing at once and overrunning the
+// quota when the next one follows early. A nil limiter caps nothing.
+func (l *limiter) batchCap(maxRecords, maxBytes int) (records, bytes int) {
+	if l == nil {
+		return maxRecords, maxBytes
+	}
+	if r := l.capRecords.Load(); r > 0 {
+		maxRecords = min(maxRecords, int(r))
+	}
+	if b := l.capBytes.Load(); b > 0 {
+		maxBytes = min(maxBytes, int(b))
+	}
+	return maxRecords, maxBytes
 }
 
 // limits returns the current effective records/s and bytes/s limits (0 = none).
@@ -239,6 +298,45 @@ func (l *limiter) limits() (records, bytes float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return effective(l.staticRecords, l.adRecords), effective(l.staticBytes, l.adBytes)
+}
+
+// floorBelow is the floor of a cut: the fixed floor, unless the last cut
+// already wanted to go under it (floored) and the service still throttles
+// while accepting less than it (the quota is below the floor): then the cut
+// follows the accepted rate down. One second at the floor first keeps a producer that
+// had one unlucky second on a shared stream from being cut to a crawl; with
+// nothing accepted (whole requests throttled) the fixed floor holds.
+func floorBelow(fixed float64, floored bool, accepted float64) float64 {
+	if !floored || accepted <= 0 {
+		return fixed
+	}
+	return min(fixed, accepted*adaptiveDecrease)
+}
+
+// additiveStep is the raise per adaptiveInterval: adaptiveIncrease of the
+// rate at the last cut, at least minStep, the same for every producer on a
+// stream whatever its share. Under the fixed floor (floored: the quota
+// itself is that small) minStep would overshoot it every second or two, so
+// there the step is at most tinyStepShare of the rate at the cut.
+func additiveStep(cut, minStep float64, floored bool) float64 {
+	if floored {
+		minStep = min(minStep, tinyStepShare*cut)
+	}
+	return max(adaptiveIncrease*cut, minStep)
+}
+
+// floorStreak reports whether the quota is below the fixed floor: the last
+// floorCuts cuts in a row all wanted to go under it. One or two such cuts
+// can be a producer's unlucky seconds on a shared stream; a quota below the
+// floor shows at every cut. Once below, it stays so while cuts still want
+// to go lower or stay there.
+func floorStreak(was bool, streak *int, under bool) bool {
+	if !under {
+		*streak = 0
+		return false
+	}
+	*streak++
+	return was || *streak >= floorCuts
 }
 
 func effective(static, adaptive float64) float64 {
@@ -260,8 +358,11 @@ func (l *limiter) applyLocked() {
 		}
 		lim.SetLimit(rate.Limit(perSecond))
 	}
-	set(l.records, effective(l.staticRecords, l.adRecords))
-	set(l.bytes, effective(l.staticBytes, l.adBytes))
+	records, bytes := effective(l.staticRecords, l.adRecords), effective(l.staticBytes, l.adBytes)
+	set(l.records, records)
+	set(l.bytes, bytes)
+	l.capRecords.Store(int64(math.Ceil(records / batchesPerSecond)))
+	l.capBytes.Store(int64(math.Ceil(bytes / batchesPerSecond)))
 	close(l.changed)
 	l.changed = make(chan struct{})
 }

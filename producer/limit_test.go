@@ -2,6 +2,7 @@ package producer
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -107,18 +108,43 @@ func TestAdaptiveAIMD(t *testing.T) {
 		if l.throttled(time.Now()) {
 			t.Error("a second cut within one second")
 		}
-		// Additive increase: +5% of the cut rate per second without throttling.
+		// A limit the sender does not use (nothing sent for a second) is
+		// not raised: it would let the next burst far over the quota.
 		time.Sleep(time.Second)
+		l.succeeded()
+		if idle, _ := l.limits(); idle != r {
+			t.Errorf("after an idle second the limit moved from %v to %v, want unchanged", r, idle)
+		}
+		// sendAtLimit sends at the current limit for one second.
+		sendAtLimit := func() {
+			for range 10 {
+				lr, lb := l.limits()
+				if lr == 0 {
+					lr, lb = 10_000, 1_000_000
+				}
+				if err := l.wait(ctx, int(lr/10), int(lb/10)); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		// Additive increase: +5% of the cut rate per second in use without
+		// throttling.
+		r, _ = l.limits()
+		sendAtLimit()
 		l.succeeded()
 		r2, _ := l.limits()
 		if d := r2 - r; d < 0.05*9000 || d > 0.05*10000 {
 			t.Errorf("after 1 s the limit rose by %v, want 5%% of the cut rate", d)
 		}
-		// Much later the adaptive limit is lifted altogether.
-		time.Sleep(30 * time.Second)
-		l.succeeded()
+		// After 30 s in use without throttling the adaptive limit is lifted
+		// altogether.
+		for range 30 {
+			sendAtLimit()
+			l.succeeded()
+		}
 		if r3, b3 := l.limits(); r3 != 0 || b3 != 0 {
-			t.Errorf("limits after a quiet 30 s = %v, %v; want lifted", r3, b3)
+			t.Errorf("limits after 30 s without throttling = %v, %v; want lifted", r3, b3)
 		}
 	})
 }
@@ -186,5 +212,47 @@ func TestAdaptiveRunsNearQuotaWithFewThrottles(t *testing.T) {
 	}
 	if adaptive.ThrottledRecords > 150_000/5 {
 		t.Errorf("adaptive throttled %d records: more than 20%%", adaptive.ThrottledRecords)
+	}
+}
+
+// TestAdaptiveBelowOneBatchPerSecond: a stream whose quota is less than one
+// full batch per second (a few hundred records/s) with default options:
+// every record is delivered, none dead-lettered, in about the time the
+// quota allows, with a bounded number of throttled records. Before, the
+// rate could not go under its floor of 1,000 records/s: every record was
+// throttled 2.6 times on average at 500/s, and records were dead-lettered
+// at 200/s.
+func TestAdaptiveBelowOneBatchPerSecond(t *testing.T) {
+	t.Parallel()
+	for _, quota := range []int{500, 200} {
+		t.Run(fmt.Sprintf("%d records/s", quota), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				n := 30 * quota
+				qc := &quotaClient{perSecond: quota}
+				sink := &memorySink{}
+				p := newTestProducer(t, qc, DeadLetterTo(sink))
+				start := time.Now()
+				if err := p.Send(context.Background(), SliceSource(makeRecords(n))); err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+				took := time.Since(start)
+				st := p.Stats()
+				ideal := time.Duration(n/quota) * time.Second
+				t.Logf("%d records in %v (ideal %v), %d throttled, %d calls", n, took, ideal, st.ThrottledRecords, st.PutRecordBatchCalls)
+				if st.Delivered != int64(n) || st.DeadLettered != 0 || len(sink.all()) != 0 {
+					t.Fatalf("delivered %d of %d, dead-lettered %d", st.Delivered, n, st.DeadLettered)
+				}
+				if took > ideal*13/10 {
+					t.Errorf("took %v, over 1.3x the %v the quota allows", took, ideal)
+				}
+				// Most throttling is the start: the batches built and sent
+				// before the first answer, then two seconds at the floor
+				// (see floorStreak); fewer than one throttle a record.
+				if st.ThrottledRecords >= int64(n) {
+					t.Errorf("%d records throttled for %d records", st.ThrottledRecords, n)
+				}
+			})
+		})
 	}
 }

@@ -90,8 +90,10 @@ func MaxConcurrency(n int) Option { return func(c *config) { c.maxConcurrency = 
 func Linger(d time.Duration) Option { return func(c *config) { c.linger = d } }
 
 // MaxAttempts sets how many times a record is tried, the first try included,
-// before it is dead-lettered with reason "retries-exhausted". Default 8;
-// valid 1..100. MaxRetryTime may give up earlier.
+// before it is dead-lettered with reason "retries-exhausted". Tries that
+// came back throttled ("Slow down.") do not count: the stream is at its
+// quota and the rate control slows down; MaxRetryTime bounds them. Default
+// 8; valid 1..100. MaxRetryTime may give up earlier.
 func MaxAttempts(n int) Option { return func(c *config) { c.maxAttempts = n } }
 
 // MaxRetryTime bounds the time from a record's first try to its last: a

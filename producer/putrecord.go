@@ -84,6 +84,7 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		case classThrottle:
 			p.stats.throttledRecords.Add(1)
 			p.limiter.throttled(start)
+			ent.throttled++
 		}
 		delay := p.backoff.delay(ent.attempts)
 		if !p.mayRetry(ent, delay, time.Now()) {

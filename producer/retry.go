@@ -94,7 +94,16 @@ func (p *Producer) mayRetry(e *entry, delay time.Duration, now time.Time) bool {
 		// endpoint has been gone for MaxRetryTime (see unreachable).
 		return true
 	}
-	return e.attempts < p.cfg.maxAttempts && now.Add(delay).Sub(e.first) <= p.cfg.maxRetryTime
+	return p.attemptsLeft(e) && now.Add(delay).Sub(e.first) <= p.cfg.maxRetryTime
+}
+
+// attemptsLeft reports whether e has used fewer than MaxAttempts tries.
+// Throttled tries do not count: "Slow down." says the stream is at its
+// quota, not that anything is wrong with the record, and the rate control
+// answers it. MaxRetryTime bounds them instead, so a record throttled again
+// and again while the rate finds a small quota is not dead-lettered.
+func (p *Producer) attemptsLeft(e *entry) bool {
+	return e.attempts-e.throttled < p.cfg.maxAttempts
 }
 
 // requeue schedules failed entries for a retry after a back-off, or
@@ -108,7 +117,7 @@ func (p *Producer) requeue(entries []entry) {
 	var exhausted []entry
 	groups := map[int][]entry{}
 	for _, e := range entries {
-		if e.attempts >= p.cfg.maxAttempts {
+		if !p.attemptsLeft(&e) {
 			exhausted = append(exhausted, e)
 			continue
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 )
@@ -118,7 +120,7 @@ func TestRetriesExhausted(t *testing.T) {
 						bad = append(bad, i)
 					}
 				}
-				return fc.partial(len(data), codeServiceUnavailable, "Slow down.", bad...), nil
+				return fc.partial(len(data), codeInternalFailure, "Try again.", bad...), nil
 			}
 			sink := &memorySink{}
 			opts := []Option{MaxAttempts(3), Adaptive(false)}
@@ -145,18 +147,47 @@ func TestRetriesExhausted(t *testing.T) {
 			}
 			st := p.Stats()
 			checkInvariant(t, st)
-			if st.ThrottledRecords != 3 || st.DeadLettered != 1 {
-				t.Errorf("throttled %d dead-lettered %d, want 3 1", st.ThrottledRecords, st.DeadLettered)
+			if st.FailedPutCount != 3 || st.DeadLettered != 1 {
+				t.Errorf("failed %d dead-lettered %d, want 3 1", st.FailedPutCount, st.DeadLettered)
 			}
 			if tc.withSink {
 				l := sink.all()
 				if len(l) != 1 || l[0].Seq != 2 || string(l[0].Data) != "r2" || l[0].Attempts != 3 ||
-					l[0].Reason != ReasonRetriesExhausted || l[0].ErrorCode != codeServiceUnavailable || l[0].ErrorMessage != "Slow down." {
+					l[0].Reason != ReasonRetriesExhausted || l[0].ErrorCode != codeInternalFailure || l[0].ErrorMessage != "Try again." {
 					t.Errorf("dead letters = %+v", l)
 				}
 			}
 		})
 	}
+}
+
+// TestThrottledTriesDoNotUseAttempts: a record throttled again and again
+// ("Slow down.") is retried past MaxAttempts, until MaxRetryTime: throttling
+// says the stream is at its quota, not that the record is bad.
+func TestThrottledTriesDoNotUseAttempts(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		fc := &fakeClient{}
+		fc.batch = func(_ context.Context, _ int, data []string) (*firehose.PutRecordBatchOutput, error) {
+			return fc.partial(len(data), codeServiceUnavailable, "Slow down.", 0), nil
+		}
+		sink := &memorySink{}
+		p := newTestProducer(t, fc, MaxAttempts(3), MaxRetryTime(20*time.Second), Backoff(100*time.Millisecond, time.Second),
+			Adaptive(false), DeadLetterTo(sink))
+		start := time.Now()
+		res, err := p.PutRecordBatch(context.Background(), makeRecords(1))
+		if err != nil {
+			t.Fatalf("PutRecordBatch: %v", err)
+		}
+		calls, took := len(fc.calls()), time.Since(start)
+		if res.DeadLettered != 1 || calls <= 3 || took < 15*time.Second || took > 21*time.Second {
+			t.Errorf("dead-lettered %d after %d calls and %v; want 1 after more than MaxAttempts (3) calls, near MaxRetryTime (20s)",
+				res.DeadLettered, calls, took)
+		}
+		if l := sink.all(); len(l) != 1 || l[0].Reason != ReasonRetriesExhausted {
+			t.Errorf("dead letters %+v", l)
+		}
+	})
 }
 
 func TestFatalErrorStopsAndDeadLetters(t *testing.T) {

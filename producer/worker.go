@@ -96,6 +96,7 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 			e.code, e.msg = *resp.ErrorCode, deref(resp.ErrorMessage)
 			if classifyEntry(e.code, e.msg) == classThrottle {
 				throttled++
+				e.throttled++
 			}
 			failed = append(failed, *e)
 			continue
@@ -152,6 +153,9 @@ func (p *Producer) requestFailed(entries []entry, err error, start time.Time) re
 	case c.class == classThrottle:
 		p.stats.throttledRecords.Add(int64(len(entries)))
 		p.limiter.throttled(start)
+		for i := range entries {
+			entries[i].throttled++
+		}
 	}
 	p.log.LogAttrs(p.runCtx, slog.LevelInfo, "PutRecordBatch failed",
 		slog.String("error_code", c.code), slog.Int("records", len(entries)), slog.Bool("outcome_unknown", c.unknownOutcome))

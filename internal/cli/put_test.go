@@ -394,3 +394,54 @@ func TestJSONLogsStayJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestPutTinyQuota: a stream whose quota is below one full batch per second
+// (200 records/s: a PutRecordBatch of 500 can never fit) with default
+// flags: exit 0, every record delivered exactly once, nothing dead-lettered,
+// the summary saying so, and the rate and batch size following the quota.
+// Before, the adaptive rate could not go under 1,000 records/s: every
+// record was throttled 3.4 times on average, and on longer runs some were
+// dead-lettered (exit 1). Now throttling is mostly the first seconds, while
+// the rate finds the quota, and throttled tries do not use up attempts.
+func TestPutTinyQuota(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream, quota, n = "tiny", 200, 2000
+	endpoint, objects := startEmulatorBackend(t, stream,
+		emulator.Quotas(emulator.QuotaConfig{RecordsPerSecond: quota, RequestsPerSecond: 2000, BytesPerSecond: 5 << 20}))
+	input, want := writeInput(t, n, 17)
+	dl := filepath.Join(t.TempDir(), "dead.ndjson")
+	start := time.Now()
+	code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "put",
+		"--stream", stream, "--dead-letter", dl, "--no-checkpoint", input)
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, line := range []string{`delivered\s+2000\b`, `dead-lettered\s+0\b`, `rejected \(bad input\)\s+0\b`} {
+		if !regexp.MustCompile(line).MatchString(errOut) {
+			t.Errorf("summary lacks %q:\n%s", line, errOut)
+		}
+	}
+	if _, err := os.Stat(dl); !os.IsNotExist(err) {
+		t.Errorf("a dead-letter file was written (%v)", err)
+	}
+	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+	m := regexp.MustCompile(`throttled records\s+(\d+)`).FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("summary lacks throttled records:\n%s", errOut)
+	}
+	throttled, _ := strconv.Atoi(m[1])
+	t.Logf("%d records at %d/s: %v, %d throttled", n, quota, took, throttled)
+	// Before: 3.4-3.6 throttles a record. Now about 2 in this short run:
+	// the four full batches sent before the first answer, then two
+	// seconds at the rate's floor before it follows the quota down.
+	if throttled >= 3*n {
+		t.Errorf("%d records throttled for %d records: the rate did not settle near the quota", throttled, n)
+	}
+	// 2,000 records at 200/s: 9 s after the first second's burst.
+	if ideal := time.Duration(n/quota-1) * time.Second; took > ideal*3/2 {
+		t.Errorf("took %v, over 1.5x the %v the quota allows", took, ideal)
+	}
+}

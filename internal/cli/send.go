@@ -55,7 +55,7 @@ func (o *sendOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Concurrency, "concurrency", 0, "PutRecordBatch requests in flight at once (0: adaptive, from 4 up to --max-concurrency, following throughput, throttling and latency)")
 	fs.IntVar(&o.MaxConcurrency, "max-concurrency", 64, "upper bound of the adaptive in-flight limit")
 	fs.DurationVar(&o.Linger, "linger", 200*time.Millisecond, "live input (stdin, pipes): send a partial batch when no new record arrived for this long; a file fills every batch")
-	fs.IntVar(&o.MaxAttempts, "max-attempts", 8, "attempts per record, the first included, before it is dead-lettered")
+	fs.IntVar(&o.MaxAttempts, "max-attempts", 8, "attempts per record, the first included, before it is dead-lettered (throttled tries do not count; --max-retry-time bounds them)")
 	fs.DurationVar(&o.MaxRetryTime, "max-retry-time", 2*time.Minute, "give up on a record this long after its first attempt")
 	fs.BoolVar(&o.NoNewline, "no-newline", false, "do not append a newline to each record (S3 objects are then not JSON lines)")
 	fs.BoolVar(&o.Pack, "pack", false, "pack consecutive records into one Firehose record (newline-delimited) to cut the 5 KB-per-record bill")
