@@ -1,14 +1,11 @@
 package producer
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
+	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,68 +14,106 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
+
+	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 )
 
-// flakyFirehose is an HTTP handler speaking just enough Firehose JSON 1.1:
-// its first request gets a 500 ServiceUnavailableException, its second has
-// the connection dropped after the body was read, and the rest succeed.
-type flakyFirehose struct {
-	mu       sync.Mutex
-	requests int
-	received [][]string // records of each successful request
+// sdkEmulator is the in-process emulator that the tests in this file reach
+// over HTTP with a real *firehose.Client. Its faults are scripted with
+// Server.Control.
+type sdkEmulator struct {
+	srv *emulator.Server
+	url string
 }
 
-func (f *flakyFirehose) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
+// startSDKEmulator starts the emulator on loopback with its data in a
+// temporary directory, without quotas so that every failure a test sees is
+// one it scripted. streams are created at start: pass "test-stream" (the
+// stream of newTestProducer), or nothing for an emulator that knows no
+// stream. It is not backend.StartEmulator because that one sets the
+// environment, which parallel tests cannot do; the client of newSDKClient
+// needs no environment.
+func startSDKEmulator(t *testing.T, streams ...string) *sdkEmulator {
+	t.Helper()
+	opts := []emulator.Option{emulator.DataDir(t.TempDir()), emulator.NoQuotas()}
+	for _, s := range streams {
+		opts = append(opts, emulator.Stream(s, backend.Bucket))
+	}
+	srv, err := emulator.New(opts...)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		t.Fatal(err)
 	}
-	f.mu.Lock()
-	f.requests++
-	n := f.requests
-	f.mu.Unlock()
-	target := r.Header.Get("X-Amz-Target")
-	switch n {
-	case 1:
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprint(w, `{"__type":"ServiceUnavailableException","message":"Slow down."}`)
-		return
-	case 2:
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err == nil {
-			_ = conn.Close()
-		}
-		return
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	var in struct {
-		Records []struct{ Data []byte }
-		Record  struct{ Data []byte }
-	}
-	if err := json.Unmarshal(body, &in); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	if strings.HasSuffix(target, ".PutRecord") {
-		f.mu.Lock()
-		f.received = append(f.received, []string{string(in.Record.Data)})
-		f.mu.Unlock()
-		fmt.Fprintf(w, `{"RecordId":"rid-%d","Encrypted":false}`, n)
-		return
-	}
-	var data []string
-	resp := make([]string, len(in.Records))
-	for i, rec := range in.Records {
-		data = append(data, string(rec.Data))
-		resp[i] = fmt.Sprintf(`{"RecordId":"rid-%d-%d"}`, n, i)
-	}
-	f.mu.Lock()
-	f.received = append(f.received, data)
-	f.mu.Unlock()
-	fmt.Fprintf(w, `{"FailedPutCount":0,"Encrypted":false,"RequestResponses":[%s]}`, strings.Join(resp, ","))
+	t.Cleanup(func() { _ = srv.Close(context.Background()) })
+	return &sdkEmulator{srv: srv, url: url}
 }
+
+// script scripts faults (see emulator.Server.Control).
+func (e *sdkEmulator) script(t *testing.T, faults ...emulator.Fault) {
+	t.Helper()
+	if err := e.srv.Control(faults...); err != nil {
+		t.Fatalf("script faults: %v", err)
+	}
+}
+
+// checkFaultsUsed fails unless every scripted fault has taken its calls.
+func (e *sdkEmulator) checkFaultsUsed(t *testing.T) {
+	t.Helper()
+	if pending := e.srv.PendingFaults(); len(pending) != 0 {
+		t.Errorf("scripted faults never met: %+v", pending)
+	}
+}
+
+// delivered flushes the emulator and returns the content of every object
+// it delivered to backend.Bucket.
+func (e *sdkEmulator) delivered(t *testing.T) [][]byte {
+	t.Helper()
+	if err := e.srv.Flush(context.Background()); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	return backend.ReadTree(t, filepath.Join(e.srv.DataDir(), backend.Bucket))
+}
+
+// stored counts the copies of each record in the delivered objects, by
+// record data (without its newline).
+func (e *sdkEmulator) stored(t *testing.T) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for _, obj := range e.delivered(t) {
+		for line := range bytes.Lines(obj) {
+			counts[string(bytes.TrimSuffix(line, []byte("\n")))]++
+		}
+	}
+	return counts
+}
+
+// checkStored fails unless the emulator stored each of recs exactly copies
+// times and nothing else.
+func (e *sdkEmulator) checkStored(t *testing.T, recs []Record, copies int) {
+	t.Helper()
+	got := e.stored(t)
+	want := make(map[string]int, len(recs))
+	for _, r := range recs {
+		want[string(r.Data)] += copies
+	}
+	if len(got) != len(want) {
+		t.Errorf("stored %d distinct records %v, want %d", len(got), got, len(want))
+	}
+	for data, n := range want {
+		if got[data] != n {
+			t.Errorf("record %q stored %d times, want %d", data, got[data], n)
+		}
+	}
+}
+
+// emulatorRecordIDLen is the length of the emulator's RecordIds: a
+// 48-character prefix drawn once per request and the record's index in the
+// request as 8 hex digits.
+const emulatorRecordIDLen = 56
 
 func newSDKClient(t testing.TB, url string, sdkAttempts int) *firehose.Client {
 	t.Helper()
@@ -94,12 +129,24 @@ func newSDKClient(t testing.TB, url string, sdkAttempts int) *firehose.Client {
 	})
 }
 
+// throttledThenDropped are the faults of the tests below for op: the first
+// call fails whole with ServiceUnavailableException "Slow down." (HTTP
+// 500), the second has its connection dropped after the body was read and
+// before anything of it is stored, and the rest are served.
+func throttledThenDropped(op string) []emulator.Fault {
+	return []emulator.Fault{
+		emulator.FailNext(op, 1, emulator.FaultThrottled),
+		emulator.DropConnectionNext(op, 1),
+	}
+}
+
 // TestRealSDKRetriesAndPossibleDuplicates runs a real *firehose.Client
-// against flakyFirehose, once with a client whose own retryer would resend
-// and once with a client that does not retry. The producer turns the SDK's
-// retries off for its calls, so in both cases it makes every resend itself
-// and counts the records resent after the dropped connection as possible
-// duplicates.
+// against the emulator scripted with throttledThenDropped, once with a
+// client whose own retryer would resend and once with a client that does
+// not retry. The producer turns the SDK's retries off for its calls, so in
+// both cases it makes every resend itself and counts the records resent
+// after the dropped connection as possible duplicates, though the emulator
+// stored each record once.
 func TestRealSDKRetriesAndPossibleDuplicates(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -113,23 +160,32 @@ func TestRealSDKRetriesAndPossibleDuplicates(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := &flakyFirehose{}
-			srv := httptest.NewServer(h)
-			t.Cleanup(srv.Close)
+			emu := startSDKEmulator(t, "test-stream")
+			emu.script(t, throttledThenDropped("PutRecordBatch")...)
 			sink := &memorySink{}
-			p := newTestProducer(t, newSDKClient(t, srv.URL, tc.sdkAttempts), DeadLetterTo(sink), Concurrency(1))
-			res, err := p.PutRecordBatch(context.Background(), makeRecords(10))
+			p := newTestProducer(t, newSDKClient(t, emu.url, tc.sdkAttempts), DeadLetterTo(sink), Concurrency(1))
+			recs := makeRecords(10)
+			res, err := p.PutRecordBatch(context.Background(), recs)
 			if err != nil {
 				t.Fatalf("PutRecordBatch: %v", err)
 			}
 			if res.Delivered != 10 || len(sink.all()) != 0 {
 				t.Fatalf("delivered %d, dead letters %d", res.Delivered, len(sink.all()))
 			}
-			if !strings.HasPrefix(res.Records[0].RecordID, "rid-3-") {
-				t.Errorf("record ID %q, want one from the third request", res.Records[0].RecordID)
+			// Every RecordId comes from the one answered request: one
+			// prefix, and each record's index in that request.
+			prefix := res.Records[0].RecordID[:min(len(res.Records[0].RecordID), emulatorRecordIDLen-8)]
+			for i, r := range res.Records {
+				if want := fmt.Sprintf("%s%08x", prefix, i); len(r.RecordID) != emulatorRecordIDLen || r.RecordID != want {
+					t.Errorf("record %d ID %q, want %q from the one answered request", i, r.RecordID, want)
+				}
 			}
-			if len(h.received) != 1 || len(h.received[0]) != 10 || h.received[0][9] != "r10\n" {
-				t.Errorf("server received %q", h.received)
+			emu.checkFaultsUsed(t)
+			emu.checkStored(t, recs, 1)
+			// The answered request carried the ten records in order, each
+			// with the newline the producer appends.
+			if got := bytes.Join(emu.delivered(t), nil); string(got) != "r1\nr2\nr3\nr4\nr5\nr6\nr7\nr8\nr9\nr10\n" {
+				t.Errorf("emulator delivered %q", got)
 			}
 			st := p.Stats()
 			checkInvariant(t, st)
@@ -149,32 +205,34 @@ func TestRealSDKRetriesAndPossibleDuplicates(t *testing.T) {
 	}
 }
 
+// TestRealSDKPutRecord: PutRecord meets the same faults as the batch above
+// and delivers its record on the third call, counting the throttled first
+// call and the resend after the dropped connection.
 func TestRealSDKPutRecord(t *testing.T) {
 	t.Parallel()
-	h := &flakyFirehose{}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	p := newTestProducer(t, newSDKClient(t, srv.URL, 1))
-	id, err := p.PutRecord(context.Background(), Record{Seq: 1, Data: []byte(`{"x":1}`)})
-	if err != nil || id != "rid-3" {
-		t.Fatalf("PutRecord = %q, %v", id, err)
+	emu := startSDKEmulator(t, "test-stream")
+	emu.script(t, throttledThenDropped("PutRecord")...)
+	p := newTestProducer(t, newSDKClient(t, emu.url, 1))
+	rec := Record{Seq: 1, Data: []byte(`{"x":1}`)}
+	id, err := p.PutRecord(context.Background(), rec)
+	if err != nil || len(id) != emulatorRecordIDLen {
+		t.Fatalf("PutRecord = %q, %v; want the RecordId of the answered call", id, err)
 	}
+	emu.checkFaultsUsed(t)
+	emu.checkStored(t, []Record{rec}, 1)
 	st := p.Stats()
 	if st.PutRecordCalls != 3 || st.PossibleDuplicates != 1 || st.Delivered != 1 || st.ThrottledRecords != 1 {
 		t.Errorf("stats %+v", st)
 	}
 }
 
+// TestRealSDKFatal: a stream the emulator does not know is a fatal error;
+// every record is dead-lettered as such and nothing is stored.
 func TestRealSDKFatal(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprint(w, `{"__type":"ResourceNotFoundException","message":"Firehose nope under account 123 not found."}`)
-	}))
-	t.Cleanup(srv.Close)
+	emu := startSDKEmulator(t)
 	sink := &memorySink{}
-	p := newTestProducer(t, newSDKClient(t, srv.URL, 3), DeadLetterTo(sink), Region("us-east-1"))
+	p := newTestProducer(t, newSDKClient(t, emu.url, 3), DeadLetterTo(sink), Region("us-east-1"))
 	err := p.Send(context.Background(), SliceSource(makeRecords(1000)))
 	var fe *FatalError
 	if !errorsAs(err, &fe) || fe.Code != "ResourceNotFoundException" {
@@ -185,6 +243,7 @@ func TestRealSDKFatal(t *testing.T) {
 	if st.Delivered != 0 || int(st.DeadLettered) != len(sink.all()) || sink.reasons()[ReasonFatal] != len(sink.all()) {
 		t.Errorf("stats %+v, reasons %v", st, sink.reasons())
 	}
+	emu.checkStored(t, nil, 0)
 }
 
 func newSDKClientB(b *testing.B, url string) *firehose.Client { return newSDKClient(b, url, 3) }
@@ -197,7 +256,7 @@ func TestPossibleDuplicatesAreExact(t *testing.T) {
 	tests := []struct {
 		name       string
 		lost       int // responses lost (records stored, connection dropped) before one is answered
-		wantStored int // copies of each record the server stored
+		wantStored int // copies of each record the emulator stored
 	}{
 		{name: "no loss", lost: 0, wantStored: 1},
 		{name: "one lost response", lost: 1, wantStored: 2},
@@ -207,51 +266,34 @@ func TestPossibleDuplicatesAreExact(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var mu sync.Mutex
-			stored, calls := 0, 0
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var in struct{ Records []struct{ Data []byte } }
-				if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
-				mu.Lock()
-				stored += len(in.Records)
-				calls++
-				n := calls
-				mu.Unlock()
-				if n <= tc.lost {
-					conn, _, err := w.(http.Hijacker).Hijack()
-					if err == nil {
-						_ = conn.Close()
-					}
-					return
-				}
-				w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-				resp := strings.TrimSuffix(strings.Repeat(`{"RecordId":"x"},`, len(in.Records)), ",")
-				fmt.Fprintf(w, `{"FailedPutCount":0,"RequestResponses":[%s]}`, resp)
-			}))
-			t.Cleanup(srv.Close)
-			p := newTestProducer(t, newSDKClient(t, srv.URL, 3), Concurrency(1))
-			if _, err := p.PutRecordBatch(context.Background(), makeRecords(10)); err != nil {
+			emu := startSDKEmulator(t, "test-stream")
+			if tc.lost > 0 {
+				emu.script(t, emulator.LoseResponseNext("PutRecordBatch", tc.lost))
+			}
+			p := newTestProducer(t, newSDKClient(t, emu.url, 3), Concurrency(1))
+			recs := makeRecords(10)
+			if _, err := p.PutRecordBatch(context.Background(), recs); err != nil {
 				t.Fatalf("PutRecordBatch: %v", err)
 			}
+			emu.checkFaultsUsed(t)
+			emu.checkStored(t, recs, tc.wantStored)
 			st := p.Stats()
-			mu.Lock()
-			defer mu.Unlock()
-			if stored != 10*tc.wantStored {
-				t.Fatalf("server stored %d records, want %d", stored, 10*tc.wantStored)
-			}
-			if want := int64(stored - 10); st.PossibleDuplicates != want {
+			if want := int64(10 * (tc.wantStored - 1)); st.PossibleDuplicates != want {
 				t.Errorf("PossibleDuplicates %d, want %d (copies stored beyond the first)", st.PossibleDuplicates, want)
+			}
+			if st.PutRecordBatchCalls != int64(tc.lost+1) {
+				t.Errorf("PutRecordBatchCalls %d, want %d", st.PutRecordBatchCalls, tc.lost+1)
 			}
 		})
 	}
 	t.Run("nothing listening", func(t *testing.T) {
 		t.Parallel()
-		srv := httptest.NewServer(http.NotFoundHandler())
-		url := srv.URL
-		srv.Close() // the port is now closed: every dial is refused
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		url := "http://" + ln.Addr().String()
+		_ = ln.Close() // the port is now closed: every dial is refused
 		sink := &memorySink{}
 		p := newTestProducer(t, newSDKClient(t, url, 3), Concurrency(1), MaxAttempts(3), DeadLetterTo(sink),
 			MaxRetryTime(200*time.Millisecond))
