@@ -46,7 +46,7 @@ const codeEndpointUnreachable = "EndpointUnreachable"
 // invalid. Its message says what to check. errors.Is(err, ErrFatal) is true.
 type FatalError struct {
 	Stream  string // delivery stream name
-	Region  string // region, if known (from the Region option); only for messages
+	Region  string // the client's region when it tells it (a *firehose.Client does), else ""; only for messages
 	Code    string // AWS error code, e.g. "ResourceNotFoundException"; "NoCredentials" when none were found
 	Message string // the service's message, or the underlying error text
 	Err     error  // the underlying error

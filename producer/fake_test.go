@@ -25,7 +25,13 @@ type fakeClient struct {
 	batch func(ctx context.Context, n int, data []string) (*firehose.PutRecordBatchOutput, error)
 	// put answers PutRecord call number n (0-based); nil, nil is success.
 	put func(ctx context.Context, n int, data string) (*firehose.PutRecordOutput, error)
+	// region is the region Options reports, as a *firehose.Client does.
+	region string
 }
+
+// Options reports the fake's region the way a *firehose.Client reports
+// its own; the producer names it in FatalError messages.
+func (f *fakeClient) Options() firehose.Options { return firehose.Options{Region: f.region} }
 
 var _ Client = (*fakeClient)(nil)
 

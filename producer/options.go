@@ -28,14 +28,13 @@ type config struct {
 	adaptive             bool
 	sink                 DeadLetterSink
 	logger               *slog.Logger
-	callLogLevel         slog.Level
 	shutdownTimeout      time.Duration
-	region               string
 	onResult             func(RecordResult)
 	deadLetterOnStop     bool
 	maxBufferedRecords   int
 	maxBufferedBytes     int64
 	bufferFollowsLimit   bool // the records bound follows the adaptive in-flight limit
+	hooks                []CallHook
 }
 
 func defaultConfig() config {
@@ -51,7 +50,6 @@ func defaultConfig() config {
 		appendNewline:    true,
 		adaptive:         true,
 		shutdownTimeout:  30 * time.Second,
-		callLogLevel:     slog.LevelDebug,
 		deadLetterOnStop: true,
 	}
 }
@@ -156,17 +154,13 @@ func Adaptive(on bool) Option { return func(c *config) { c.adaptive = on } }
 // is the dead-letter record type.)
 func DeadLetterTo(sink DeadLetterSink) Option { return func(c *config) { c.sink = sink } }
 
-// Logger sets the logger. Default: discard. Each API call is logged at
-// CallLogLevel (default debug), retries and throttling at info, dead letters at warn; record data is
-// never logged.
+// Logger sets the logger. Default: discard. Each successful API call is
+// logged at debug (PutRecord: seq, bytes, latency, attempt; PutRecordBatch:
+// records, failed, bytes, latency, attempt), since a bulk send makes
+// thousands of calls a second; retries and throttling at info, dead letters
+// at warn. Record data is never logged. A CallHook (see Hooks) sees every
+// call, to log or measure it otherwise.
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-// CallLogLevel sets the level of the one log line per successful API call
-// (PutRecord: seq, bytes, latency, attempt; PutRecordBatch: records, failed,
-// bytes, latency, attempt). Default slog.LevelDebug, since a bulk send makes
-// thousands of calls a second; the CLI's scenario uses slog.LevelInfo so its
-// log shows every call, as the scenario asks.
-func CallLogLevel(l slog.Level) Option { return func(c *config) { c.callLogLevel = l } }
 
 // ShutdownTimeout bounds how long requests in flight may run after the
 // producer stops early (Close's or Send's context cancelled). Default 30s;
@@ -199,9 +193,6 @@ func MaxBufferedRecords(n int) Option { return func(c *config) { c.maxBufferedRe
 // while the bound is reached. Default 3*Concurrency+2 batches of
 // MaxBatchBytes; must be >= MaxRecordBytes.
 func MaxBufferedBytes(n int64) Option { return func(c *config) { c.maxBufferedBytes = n } }
-
-// Region names the stream's region in error messages only. Default "".
-func Region(r string) Option { return func(c *config) { c.region = r } }
 
 var streamNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
 

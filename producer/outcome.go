@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
 )
 
 // This file settles records: delivered, dead-lettered or rejected. Every
@@ -296,9 +298,14 @@ func tooLargeError(rec Record, size int) error {
 		ErrRecordTooLarge, recordName(rec.Seq, rec.Source), size, MaxRecordBytes)
 }
 
-// fatalError builds the FatalError for a classified error.
+// fatalError builds the FatalError for a classified error. Its region is
+// the client's when the client tells it (a *firehose.Client does).
 func (p *Producer) fatalError(c classified, err error) *FatalError {
-	return newFatalError(c, err, p.stream, p.cfg.region)
+	region := ""
+	if rc, ok := p.client.(interface{ Options() firehose.Options }); ok {
+		region = rc.Options().Region
+	}
+	return newFatalError(c, err, p.stream, region)
 }
 
 func newFatalError(c classified, err error, stream, region string) *FatalError {

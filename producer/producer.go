@@ -11,7 +11,8 @@
 // PutRecordBatch are synchronous layers over the same pipeline.
 //
 // The producer never prints. It reports through an injected *slog.Logger,
-// per-record outcomes and Stats.
+// per-record outcomes, Stats, and hooks that see every API call (Hooks),
+// for what Stats does not hold, such as latency percentiles.
 //
 // Where each concern lives: producer.go the user API (New, Add, Flush,
 // Close); options.go the options; send.go Send and PutRecordBatch;
@@ -20,7 +21,8 @@
 // policy and back-off; classify.go error classification; limit.go rate
 // control; concurrency.go the adaptive in-flight limit; outcome.go settling
 // records (delivered, dead-lettered, rejected, unsent) and their error text;
-// stats.go accounting; deadletter.go the dead-letter sink.
+// stats.go accounting; hooks.go the per-call hooks; deadletter.go the
+// dead-letter sink.
 //
 // # SDK client settings
 //

@@ -27,7 +27,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		{name: "all valid", stream: "a-b_c.d", opts: []Option{MaxBatchRecords(1), MaxBatchBytes(MaxRecordBytes), Concurrency(16), Linger(0),
 			MaxAttempts(1), MaxRetryTime(time.Second), Backoff(time.Millisecond, time.Millisecond), AppendNewline(false),
 			Pack(DefaultPackTarget), MaxRecordsPerSecond(1), MaxBytesPerSecond(2048), MaxRequestsPerSecond(1), Adaptive(false),
-			ShutdownTimeout(time.Second), Region("eu-west-1"), Logger(slog.Default())}},
+			ShutdownTimeout(time.Second), Hooks(), Logger(slog.Default())}},
 		{name: "empty stream", stream: "", wantErr: true},
 		{name: "stream with a space", stream: "my stream", wantErr: true},
 		{name: "stream of 65 characters", stream: strings.Repeat("s", 65), wantErr: true},
@@ -190,47 +190,4 @@ func TestLogsNeverCarryRecordDataAboveDebug(t *testing.T) {
 			t.Errorf("logs lack %s:\n%s", want, out)
 		}
 	}
-}
-
-func TestHistogramQuantiles(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name     string
-		values   []time.Duration
-		p50, p99 time.Duration
-	}{
-		{name: "empty", values: nil, p50: 0, p99: 0},
-		{name: "one value", values: []time.Duration{10 * time.Millisecond}, p50: 10 * time.Millisecond, p99: 10 * time.Millisecond},
-		{name: "skewed", values: append(repeatDur(98, time.Millisecond), time.Second, time.Second), p50: time.Millisecond, p99: time.Second},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var h histogram
-			for _, v := range tc.values {
-				h.observe(v)
-			}
-			check := func(q float64, want time.Duration) {
-				got := h.quantile(q)
-				if want == 0 && got != 0 || got < want || float64(got) > float64(want)*1.26 {
-					t.Errorf("quantile(%v) = %v, want %v (up to 25%% over)", q, got, want)
-				}
-			}
-			check(0.5, tc.p50)
-			check(0.99, tc.p99)
-		})
-	}
-	for d := time.Microsecond; d < time.Hour; d = d*3/2 + time.Microsecond {
-		if i := bucketOf(d); bucketUpper(i) <= d && i < histogramBuckets-1 {
-			t.Fatalf("bucket %d upper %v <= value %v", i, bucketUpper(i), d)
-		}
-	}
-}
-
-func repeatDur(n int, d time.Duration) []time.Duration {
-	out := make([]time.Duration, n)
-	for i := range out {
-		out[i] = d
-	}
-	return out
 }

@@ -61,17 +61,20 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 		out, err := p.client.PutRecord(reqCtx, in, putOptions)
 		latency := time.Since(start)
 		if err == nil {
-			p.countCall(&p.stats.putRecordCalls, latency)
+			p.stats.putRecordCalls.Add(1)
 			p.settleDelivered(&delivery{entries: []*entry{ent}, ids: []string{deref(out.RecordId)}})
 			p.limiter.succeeded()
-			if p.log.Enabled(ctx, p.cfg.callLogLevel) {
-				p.log.LogAttrs(ctx, p.cfg.callLogLevel, "PutRecord", slog.Int64("seq", rec.Seq),
+			if p.log.Enabled(ctx, slog.LevelDebug) {
+				p.log.LogAttrs(ctx, slog.LevelDebug, "PutRecord", slog.Int64("seq", rec.Seq),
 					slog.Int("bytes", len(ent.data)), slog.Duration("latency", latency), slog.Int("attempt", ent.attempts))
 			}
+			p.called(CallInfo{API: apiPutRecord, Seq: rec.Seq, Records: 1, Bytes: len(ent.data), Attempt: ent.attempts, Latency: latency})
 			return deref(out.RecordId), nil
 		}
 		p.stats.putRecordCalls.Add(1)
 		p.stats.requestErrors.Add(1)
+		p.called(CallInfo{API: apiPutRecord, Seq: rec.Seq, Records: 1, Throttled: throttledRecords(err, 1),
+			Bytes: len(ent.data), Attempt: ent.attempts, Latency: latency, Err: err})
 		c := classifyCall(reqCtx, err)
 		ent.code, ent.msg, ent.unknown = c.code, c.msg, c.unknownOutcome
 		ent.stored = ent.stored || c.unknownOutcome

@@ -198,9 +198,6 @@ func TestRealSDKRetriesAndPossibleDuplicates(t *testing.T) {
 			if st.Retries != tc.wantRetries {
 				t.Errorf("Retries %d, want %d", st.Retries, tc.wantRetries)
 			}
-			if st.LatencyP50 <= 0 || st.LatencyP99 < st.LatencyP50 {
-				t.Errorf("latency p50 %v p99 %v", st.LatencyP50, st.LatencyP99)
-			}
 		})
 	}
 }
@@ -232,7 +229,7 @@ func TestRealSDKFatal(t *testing.T) {
 	t.Parallel()
 	emu := startSDKEmulator(t)
 	sink := &memorySink{}
-	p := newTestProducer(t, newSDKClient(t, emu.url, 3), DeadLetterTo(sink), Region("us-east-1"))
+	p := newTestProducer(t, newSDKClient(t, emu.url, 3), DeadLetterTo(sink))
 	err := p.Send(context.Background(), SliceSource(makeRecords(1000)))
 	var fe *FatalError
 	if !errorsAs(err, &fe) || fe.Code != "ResourceNotFoundException" {

@@ -192,12 +192,12 @@ func TestThrottledTriesDoNotUseAttempts(t *testing.T) {
 
 func TestFatalErrorStopsAndDeadLetters(t *testing.T) {
 	t.Parallel()
-	fc := &fakeClient{}
+	fc := &fakeClient{region: "eu-west-1"}
 	fc.batch = func(context.Context, int, []string) (*firehose.PutRecordBatchOutput, error) {
 		return nil, apiError("ResourceNotFoundException", "Firehose test-stream under account 1 not found.")
 	}
 	sink := &memorySink{}
-	p := newTestProducer(t, fc, DeadLetterTo(sink), Region("eu-west-1"), MaxBatchRecords(10))
+	p := newTestProducer(t, fc, DeadLetterTo(sink), MaxBatchRecords(10))
 	err := p.Send(context.Background(), SliceSource(makeRecords(100_000)))
 	var fe *FatalError
 	if !errors.As(err, &fe) || !errors.Is(err, ErrFatal) {

@@ -1,10 +1,6 @@
 package producer
 
-import (
-	"math/bits"
-	"sync/atomic"
-	"time"
-)
+import "sync/atomic"
 
 // Stats are the producer's counters since New. Once every call has
 // returned, Submitted = Delivered + DeadLettered + Rejected + Unsent + Lost.
@@ -32,12 +28,6 @@ type Stats struct {
 	Bytes           int64 // payload bytes delivered, appended newlines included
 	BilledBytes     int64 // each delivered Firehose record rounded up to 5 KiB (5,120 bytes)
 
-	// LatencyP50 and LatencyP99 are percentiles of successful API calls, read
-	// from a fixed histogram with four buckets per power of two of
-	// microseconds: each value is the upper bound of its bucket, at most about
-	// 25% above the true percentile.
-	LatencyP50, LatencyP99 time.Duration
-
 	// ConcurrencyLimit is the in-flight request limit now (fixed, or where
 	// the adaptive control stands); MaxConcurrencyReached the highest it was.
 	ConcurrencyLimit, MaxConcurrencyReached int
@@ -54,7 +44,6 @@ type stats struct {
 	putRecordCalls, putRecordBatchCalls          atomic.Int64
 	requestErrors                                atomic.Int64
 	firehoseRecords, bytes, billedBytes          atomic.Int64
-	latency                                      histogram
 }
 
 // Stats returns a snapshot of the counters. It is cheap and safe to call
@@ -79,18 +68,9 @@ func (p *Producer) Stats() Stats {
 		FirehoseRecords:       s.firehoseRecords.Load(),
 		Bytes:                 s.bytes.Load(),
 		BilledBytes:           s.billedBytes.Load(),
-		LatencyP50:            s.latency.quantile(0.50),
-		LatencyP99:            s.latency.quantile(0.99),
 		ConcurrencyLimit:      cs.Limit,
 		MaxConcurrencyReached: cs.MaxLimit,
 	}
-}
-
-// billed rounds a Firehose record size up to the 5 KiB billing unit.
-// countCall counts a successful API call and its latency.
-func (p *Producer) countCall(calls *atomic.Int64, latency time.Duration) {
-	calls.Add(1)
-	p.stats.latency.observe(latency)
 }
 
 // countDelivered counts what the service accepted: input records, Firehose
@@ -103,60 +83,7 @@ func (p *Producer) countDelivered(records, firehoseRecords, bytes int, billedByt
 	p.limiter.accepted(firehoseRecords, bytes)
 }
 
+// billed rounds a Firehose record size up to the 5 KiB billing unit.
 func billed(size int) int64 {
 	return int64((size + BilledRecordUnit - 1) / BilledRecordUnit * BilledRecordUnit)
-}
-
-// histogram counts durations in log-linear buckets of microseconds: values
-// below 4 µs have their own bucket, then each power of two is split in four.
-const histogramBuckets = 4 * 40
-
-type histogram struct {
-	counts [histogramBuckets]atomic.Int64
-}
-
-func bucketOf(d time.Duration) int {
-	us := d.Microseconds()
-	if us < 4 {
-		return int(max(us, 0))
-	}
-	e := bits.Len64(uint64(us)) - 1 // floor(log2 us) >= 2
-	top := int(us >> (e - 2))       // 4..7
-	return min((e-2)*4+top, histogramBuckets-1)
-}
-
-// bucketUpper is the exclusive upper bound of bucket i.
-func bucketUpper(i int) time.Duration {
-	if i < 4 {
-		return time.Duration(i+1) * time.Microsecond
-	}
-	e := i/4 + 1
-	top := i%4 + 4
-	return time.Duration(int64(top+1)<<(e-2)) * time.Microsecond
-}
-
-func (h *histogram) observe(d time.Duration) { h.counts[bucketOf(d)].Add(1) }
-
-// quantile returns the upper bound of the bucket holding quantile q, or 0
-// when nothing was observed.
-func (h *histogram) quantile(q float64) time.Duration {
-	var snapshot [histogramBuckets]int64
-	var total int64
-	for i := range h.counts {
-		snapshot[i] = h.counts[i].Load()
-		total += snapshot[i]
-	}
-	if total == 0 {
-		return 0
-	}
-	rank := int64(q*float64(total) + 0.999999)
-	rank = max(rank, 1)
-	var cum int64
-	for i, c := range snapshot {
-		cum += c
-		if cum >= rank {
-			return bucketUpper(i)
-		}
-	}
-	return bucketUpper(histogramBuckets - 1)
 }

@@ -72,11 +72,13 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 	latency := time.Since(start)
 	clear(w.recs) // drop references to record data
 	if err != nil {
+		p.called(CallInfo{API: apiPutRecordBatch, Records: len(entries), Throttled: throttledRecords(err, len(entries)),
+			Bytes: bt.bytes, Attempt: entries[0].attempts, Latency: latency, Err: err})
 		outcome = p.requestFailed(entries, err, start)
 		return
 	}
 	p.contact()
-	p.countCall(&p.stats.putRecordBatchCalls, latency)
+	p.stats.putRecordBatchCalls.Add(1)
 	if out.FailedPutCount != nil {
 		p.stats.failedPutCount.Add(int64(*out.FailedPutCount))
 	}
@@ -117,11 +119,13 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 	} else {
 		p.limiter.succeeded()
 	}
-	if p.log.Enabled(p.runCtx, p.cfg.callLogLevel) {
-		p.log.LogAttrs(p.runCtx, p.cfg.callLogLevel, "PutRecordBatch",
+	if p.log.Enabled(p.runCtx, slog.LevelDebug) {
+		p.log.LogAttrs(p.runCtx, slog.LevelDebug, "PutRecordBatch",
 			slog.Int("records", len(entries)), slog.Int("failed", len(failed)), slog.Int("bytes", bt.bytes),
 			slog.Duration("latency", latency), slog.Int("attempt", entries[0].attempts))
 	}
+	p.called(CallInfo{API: apiPutRecordBatch, Records: len(entries), Failed: len(failed), Throttled: throttled,
+		Bytes: bt.bytes, Attempt: entries[0].attempts, Latency: latency})
 	if len(failed) > 0 {
 		p.requeue(failed)
 	}

@@ -51,6 +51,8 @@ type sendRun struct {
 	stopRead  *stopReader
 	inputFile *os.File
 	start     time.Time
+	// latency measures the API calls for the summary's percentiles.
+	latency ui.LatencyHistogram
 
 	ckpt    *checkpointState // nil without a checkpoint
 	resumed int64            // records settled by earlier runs
@@ -93,7 +95,7 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		r.closeInput()
 		return nil, usageErrorf("--dead-letter %s: %w", spec.deadLetter, errors.Unwrap(err))
 	}
-	extra := append([]producer.Option{producer.OnResult(r.settled)}, spec.extra...)
+	extra := append([]producer.Option{producer.OnResult(r.settled), producer.Hooks(&r.latency)}, spec.extra...)
 	if r.async == nil && !spec.opts.LingerSet {
 		// A file is read as fast as batches go: every batch is full but the
 		// last, which goes at the end of input.
@@ -104,7 +106,7 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		// stays after the checkpoint's watermark and is sent on resume.
 		extra = append(extra, producer.DeadLetterOnStop(false))
 	}
-	p, err := spec.opts.newProducer(client, cfg.Region, r.sink, g.logger, extra...)
+	p, err := spec.opts.newProducer(client, r.sink, g.logger, extra...)
 	if err != nil {
 		r.closeInput()
 		_ = r.sink.Close()
@@ -251,7 +253,7 @@ func (r *sendRun) finish(ctx context.Context, sendErr error) (ui.Summary, error)
 	r.closeInput()
 	st := r.p.Stats()
 	sum := ui.Summary{Title: r.spec.title, Stats: st, Elapsed: time.Since(r.start), DeadLetterPath: r.sink.Path(), Packed: r.spec.opts.Pack,
-		ConcurrencyLimit: st.ConcurrencyLimit}
+		ConcurrencyLimit: st.ConcurrencyLimit, LatencyP50: r.latency.Quantile(0.50), LatencyP99: r.latency.Quantile(0.99)}
 	if r.ckpt != nil {
 		complete := sendErr == nil && ctx.Err() == nil && st.Unsent == 0
 		if err := r.ckpt.finish(complete); err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -124,4 +125,70 @@ func TestPutWithThrottlingDeliversAll(t *testing.T) {
 		t.Fatalf("exit %d after %s\nstdout:\n%s\nstderr:\n%s", code, time.Since(start), out, errOut)
 	}
 	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+}
+
+// TestScenarioLogsEveryCall: the scenario logs each successful API call
+// once, at info, with the attributes the producer gives its own debug line,
+// also at --log-level debug; and the summary shows the calls' latency.
+func TestScenarioLogsEveryCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "call-log"
+	endpoint, _ := startEmulatorBackend(t, stream)
+	input, _ := writeInput(t, 1100, 5)
+	code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "--log-format", "json",
+		"--log-level", "debug", "--output", "json", "scenario", "--stream", stream, "--data", input, "--metrics-wait", "0s")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	wantKeys := map[string][]string{
+		"PutRecord":      {"stream", "seq", "bytes", "latency", "attempt"},
+		"PutRecordBatch": {"stream", "records", "failed", "bytes", "latency", "attempt"},
+	}
+	lines := map[string]int{}
+	seqs := map[float64]bool{}
+	for _, line := range strings.Split(errOut, "\n") {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			continue
+		}
+		msg, _ := entry["msg"].(string)
+		keys, ok := wantKeys[msg]
+		if !ok {
+			continue
+		}
+		lines[msg]++
+		if entry["level"] != "INFO" || entry["stream"] != stream {
+			t.Errorf("call line at level %v for stream %v, want INFO and %s: %s", entry["level"], entry["stream"], stream, line)
+		}
+		for _, k := range keys {
+			if _, ok := entry[k]; !ok {
+				t.Errorf("call line lacks %s: %s", k, line)
+			}
+		}
+		if len(entry) != len(keys)+3 { // time, level, msg
+			t.Errorf("call line has %d attributes, want %v: %s", len(entry)-3, keys, line)
+		}
+		if msg == "PutRecord" {
+			seq, _ := entry["seq"].(float64)
+			seqs[seq] = true
+		}
+	}
+	if lines["PutRecord"] != 100 || len(seqs) != 100 || lines["PutRecordBatch"] != 2 { // 1000 records in 500s
+		t.Errorf("logged %d PutRecord lines (%d records) and %d PutRecordBatch lines, want 100 (100) and 2",
+			lines["PutRecord"], len(seqs), lines["PutRecordBatch"])
+	}
+	var doc struct {
+		Summary struct {
+			P50 float64 `json:"latency_p50_seconds"`
+			P99 float64 `json:"latency_p99_seconds"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if doc.Summary.P50 <= 0 || doc.Summary.P99 < doc.Summary.P50 {
+		t.Errorf("summary latency p50 %v p99 %v, want 0 < p50 <= p99", doc.Summary.P50, doc.Summary.P99)
+	}
 }

@@ -156,8 +156,8 @@ func (o *sendOptions) producerOptions() []producer.Option {
 }
 
 // newProducer builds the producer with the flags' settings.
-func (o *sendOptions) newProducer(client producer.Client, region string, sink producer.DeadLetterSink, logger *slog.Logger, extra ...producer.Option) (*producer.Producer, error) {
-	opts := append(o.producerOptions(), producer.DeadLetterTo(sink), producer.Logger(logger), producer.Region(region))
+func (o *sendOptions) newProducer(client producer.Client, sink producer.DeadLetterSink, logger *slog.Logger, extra ...producer.Option) (*producer.Producer, error) {
+	opts := append(o.producerOptions(), producer.DeadLetterTo(sink), producer.Logger(logger))
 	if o.Pack {
 		opts = append(opts, producer.Pack(o.PackSize))
 	}

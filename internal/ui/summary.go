@@ -30,6 +30,9 @@ type Summary struct {
 	ConcurrencyLimit int
 	// Packed says records were packed (--pack): no hint to pack then.
 	Packed bool
+	// LatencyP50 and LatencyP99 are percentiles of the successful API
+	// calls' latency, from a LatencyHistogram (0: none measured).
+	LatencyP50, LatencyP99 time.Duration
 }
 
 // PackHintRatio is the billed-to-sent ratio from which the summary

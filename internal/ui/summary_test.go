@@ -16,9 +16,9 @@ var someFailed = Summary{
 	Stats: producer.Stats{
 		Submitted: 10, Delivered: 7, DeadLettered: 2, Rejected: 1, Retries: 4, ThrottledRecords: 2,
 		PutRecordBatchCalls: 3, Bytes: 900, BilledBytes: 7 * 5120, FirehoseRecords: 7,
-		LatencyP50: 12345678 * time.Nanosecond, LatencyP99: 40 * time.Millisecond,
 	},
 	Elapsed: 1500 * time.Millisecond, DeadLetterPath: "in.deadletter.ndjson", ConcurrencyLimit: 12,
+	LatencyP50: 12345678 * time.Nanosecond, LatencyP99: 40 * time.Millisecond,
 }
 
 func TestRenderSummaryExact(t *testing.T) {
@@ -186,9 +186,10 @@ func TestRenderSummaryFits80Columns(t *testing.T) {
 			Submitted: 20_000_000, Delivered: 19_999_000, DeadLettered: 900, Rejected: 100, PossibleDuplicates: 12_345,
 			Retries: 1_234_567, FailedPutCount: 1_234_567, ThrottledRecords: 1_234_567, PutRecordCalls: 100,
 			PutRecordBatchCalls: 40_000_000, RequestErrors: 12, FirehoseRecords: 19_999_000, Bytes: 1_770_610_000,
-			BilledBytes: 102_394_880_000, LatencyP50: 1280 * time.Microsecond, LatencyP99: 458752 * time.Microsecond,
+			BilledBytes: 102_394_880_000,
 		},
 		Elapsed: 3*time.Hour + 25*time.Minute, DeadLetterPath: "/tmp/sample_records.deadletter.ndjson", ConcurrencyLimit: 24,
+		LatencyP50: 1280 * time.Microsecond, LatencyP99: 458752 * time.Microsecond,
 	}
 	var buf bytes.Buffer
 	if err := RenderSummary(&buf, big); err != nil {
