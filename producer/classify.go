@@ -167,7 +167,10 @@ func classify(err error) classified {
 	case status >= 400:
 		return classified{class: classFatal, code: orDefault(code, "HTTP4xx"), msg: msg}
 	case status > 0:
-		return classified{class: classRetryable, code: orDefault(code, "UnexpectedResponse"), msg: msg}
+		// A 2xx whose body could not be read or decoded (a connection
+		// closed under it, aws-sdk-go-v2#1825): the service took the
+		// request, so a resend may store the records twice.
+		return classified{class: classRetryable, code: orDefault(code, "UnexpectedResponse"), msg: msg, unknownOutcome: true}
 	}
 	var rt *awshttp.ResponseTimeoutError
 	if errors.As(err, &rt) {

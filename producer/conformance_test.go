@@ -91,10 +91,11 @@ func TestConformance(t *testing.T) {
 					if err := p.Close(t.Context()); err != nil {
 						t.Fatalf("Close: %v", err)
 					}
-					if st := p.Stats(); st.Delivered != int64(n) || st.Submitted != int64(n) {
+					st := p.Stats()
+					if st.Delivered != int64(n) || st.Submitted != int64(n) {
 						t.Errorf("stats: submitted %d delivered %d, want %d", st.Submitted, st.Delivered, n)
 					}
-					assertLinesOnce(t, objects(), want)
+					assertLinesOnce(t, objects(), want, st.PossibleDuplicates)
 				})
 			}
 		})
@@ -152,7 +153,7 @@ func TestServiceAddsFromManyGoroutines(t *testing.T) {
 	if st := p.Stats(); st.Delivered != int64(len(recs)) {
 		t.Errorf("delivered %d of %d", st.Delivered, len(recs))
 	}
-	assertLinesOnce(t, objects(), want)
+	assertLinesOnce(t, objects(), want, 0)
 }
 
 func numbered(n int) ([]producer.Record, []string) {
@@ -167,7 +168,7 @@ func numbered(n int) ([]producer.Record, []string) {
 
 // assertLinesOnce checks that the objects hold every wanted line exactly
 // once and nothing else.
-func assertLinesOnce(t *testing.T, objects [][]byte, want []string) {
+func assertLinesOnce(t *testing.T, objects [][]byte, want []string, possibleDuplicates int64) {
 	t.Helper()
 	got := map[string]int{}
 	for _, obj := range objects {
@@ -184,11 +185,18 @@ func assertLinesOnce(t *testing.T, objects [][]byte, want []string) {
 			missing++
 		case 1:
 		default:
-			dup++
+			dup += got[w] - 1
 		}
 		delete(got, w)
 	}
-	if missing > 0 || dup > 0 || len(got) > 0 {
-		t.Errorf("%d of %d records missing, %d duplicated, %d unexpected lines", missing, len(want), dup, len(got))
+	// A request whose answer was lost (a timeout, a connection dropped on a
+	// loaded machine) is resent and may be stored twice; the producer counts
+	// each such resend, and there are never more duplicates than that.
+	if missing > 0 || int64(dup) > possibleDuplicates || len(got) > 0 {
+		t.Errorf("%d of %d records missing, %d duplicated (possible duplicates %d), %d unexpected lines",
+			missing, len(want), dup, possibleDuplicates, len(got))
+	}
+	if dup > 0 {
+		t.Logf("%d duplicates, within the %d possible duplicates counted", dup, possibleDuplicates)
 	}
 }

@@ -66,6 +66,7 @@ func TestClassify(t *testing.T) {
 		{name: "connection refused is not a duplicate risk", err: sendErr(&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}), wantClass: classRetryable, wantCode: "ConnectionError"},
 		{name: "response read timeout", err: &smithy.OperationError{Err: &awshttp.ResponseTimeoutError{TimeoutDur: time.Second}}, wantClass: classRetryable, wantCode: "ResponseTimeout", wantUnknown: true},
 		{name: "context canceled", err: sendErr(context.Canceled), wantClass: classCanceled, wantCode: "Canceled", wantUnknown: true},
+		{name: "200 whose body could not be read (the records were taken)", err: opErr(200, &smithy.DeserializationError{Err: errors.New("read tcp: use of closed network connection")}), wantClass: classRetryable, wantCode: "UnexpectedResponse", wantUnknown: true},
 		{name: "unknown local error", err: errors.New("endpoint resolution failed"), wantClass: classFatal, wantCode: "ClientError"},
 	}
 	for _, tc := range tests {
