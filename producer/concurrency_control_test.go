@@ -1,0 +1,237 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// TestConcurrencyRampUp: from a limit of 1 at a steady round trip, the
+// limit reaches what the quota needs (quota x round trip / 45,000 bytes)
+// within a few round trips, and the quota is reached.
+func TestConcurrencyRampUp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		quota   float64
+		latency time.Duration
+		needed  int
+		within  time.Duration
+	}{
+		// 11.7 needed: slow start gets there in 4 doublings.
+		{name: "default quota, 100ms", quota: 5 * simMiB, latency: 100 * time.Millisecond, needed: 12, within: time.Second},
+		// 58 needed: slow start to 16, then one per round trip
+		// (defaultSlowStartLimit trades this ramp for a smaller first loss
+		// at the default quota).
+		{name: "raised quota, 50ms", quota: 50 * simMiB, latency: 50 * time.Millisecond, needed: 58, within: 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				var rampedAt atomic.Int64
+				cl := newConcurrencyLimiter(concurrencySettings{initial: 1})
+				srv := newSimServer(tt.quota, tt.latency)
+				p := &simProducer{srv: srv, cl: cl, rate: newSimRateLimiter()}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				var watch sync.WaitGroup
+				watch.Go(func() {
+					for ctx.Err() == nil && rampedAt.Load() == 0 {
+						if cl.stats().Limit >= tt.needed {
+							rampedAt.Store(int64(time.Since(start)))
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+				})
+				p.run(ctx)
+				watch.Wait()
+				ramp := time.Duration(rampedAt.Load())
+				if ramp == 0 || ramp > tt.within {
+					t.Errorf("limit reached %d after %v, want within %v", tt.needed, ramp, tt.within)
+				}
+				// The first throttling (once the token bucket's initial
+				// burst is spent) cuts the rate to 70%; limit.go takes
+				// seconds to climb back.
+				if got := srv.throughput(0, 8, 20); got < 0.9*tt.quota {
+					t.Errorf("throughput %.2f MiB/s after the ramp, want at least 90%% of %.0f MiB/s", got/simMiB, tt.quota/simMiB)
+				}
+				t.Logf("limit %d after %v; %+v", tt.needed, ramp, cl.stats())
+			})
+		})
+	}
+}
+
+// TestConcurrencySteadyLatencyIsNotCongestion: a long but steady round
+// trip, with jitter, and no quota in sight: the limit grows to its maximum
+// and never cuts for latency.
+func TestConcurrencySteadyLatencyIsNotCongestion(t *testing.T) {
+	t.Parallel()
+	for _, latency := range []time.Duration{time.Millisecond, 50 * time.Millisecond, 200 * time.Millisecond} {
+		t.Run(latency.String(), func(t *testing.T) {
+			t.Parallel()
+			// 3,000 round trips at least; fewer seconds at 1ms keep the
+			// test quick.
+			seconds := max(3, int(3000*latency/time.Second))
+			synctest.Test(t, func(t *testing.T) {
+				res := simulate(t, simRun{
+					phases:   []simPhase{{seconds, 1 << 40, latency}},
+					startAt:  []time.Duration{0},
+					settings: concurrencySettings{max: 48},
+				})
+				st := res.producers[0].cl.stats()
+				if st.Limit != 48 || st.Congested != 0 || st.Throttled != 0 {
+					t.Fatalf("after %ds at a steady %v: %+v, want limit 48 and no cuts; limits %v", seconds, latency, st, res.limits[0])
+				}
+			})
+		})
+	}
+}
+
+// TestConcurrencyQuotaHalves: the quota halves mid-run; the pair of
+// controllers (rate and concurrency) follows it: at least 90% of each
+// quota, and under 1% of records throttled away from the moments the
+// quota is found (the start, where the token bucket's burst hides it, and
+// the change).
+func TestConcurrencyQuotaHalves(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		latency      time.Duration
+		rateFirst    bool
+		maxThrottled float64
+	}{
+		{latency: 20 * time.Millisecond, maxThrottled: 0.01},
+		{latency: 100 * time.Millisecond, maxThrottled: 0.01},
+		{latency: 100 * time.Millisecond, rateFirst: true, maxThrottled: 0.01},
+		// Every probe past the quota costs about a round trip of requests
+		// (the bucket's burst hides the quota until it is spent), so the
+		// loss grows with the latency.
+		{latency: 200 * time.Millisecond, maxThrottled: 0.015},
+	}
+	for _, tt := range tests {
+		name := tt.latency.String()
+		if tt.rateFirst {
+			name += ", rate before acquire"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				res := simulate(t, simRun{
+					phases:    []simPhase{{30, 5 * simMiB, tt.latency}, {30, 2.5 * simMiB, tt.latency}},
+					startAt:   []time.Duration{0},
+					rateFirst: tt.rateFirst,
+				})
+				srv := res.srv
+				report := fmt.Sprintf("%.2f then %.2f MiB/s, throttled %.2f%% and %.2f%% (start %.2f%%, change %.2f%%); limits %v",
+					srv.throughput(0, 10, 30)/simMiB, srv.throughput(0, 40, 60)/simMiB,
+					100*srv.throttledShare(0, 10, 30), 100*srv.throttledShare(0, 40, 60),
+					100*srv.throttledShare(0, 0, 10), 100*srv.throttledShare(0, 30, 40), res.limits[0])
+				t.Log(report)
+				if srv.throughput(0, 10, 30) < 0.9*5*simMiB || srv.throughput(0, 40, 60) < 0.9*2.5*simMiB {
+					t.Errorf("under 90%% of the quota: %s", report)
+				}
+				if srv.throttledShare(0, 10, 30) > tt.maxThrottled || srv.throttledShare(0, 40, 60) > tt.maxThrottled {
+					t.Errorf("over %.1f%% throttled: %s", 100*tt.maxThrottled, report)
+				}
+			})
+		})
+	}
+}
+
+// TestConcurrencyLatencyDoubles: the round trip doubles mid-run, so twice
+// as many requests must be in flight for the same quota; the limit
+// follows and the quota is still reached.
+func TestConcurrencyLatencyDoubles(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		res := simulate(t, simRun{
+			phases:  []simPhase{{30, 5 * simMiB, 100 * time.Millisecond}, {30, 5 * simMiB, 200 * time.Millisecond}},
+			startAt: []time.Duration{0},
+		})
+		srv, limits := res.srv, res.limits[0]
+		report := fmt.Sprintf("%.2f then %.2f MiB/s, throttled %.2f%% and %.2f%%; limits %v; %+v",
+			srv.throughput(0, 5, 30)/simMiB, srv.throughput(0, 40, 60)/simMiB,
+			100*srv.throttledShare(0, 5, 30), 100*srv.throttledShare(0, 40, 60), limits, res.producers[0].cl.stats())
+		t.Log(report)
+		if srv.throughput(0, 5, 30) < 0.9*5*simMiB || srv.throughput(0, 40, 60) < 0.9*5*simMiB {
+			t.Errorf("under 90%% of the quota: %s", report)
+		}
+		if srv.throttledShare(0, 40, 60) > 0.01 {
+			t.Errorf("over 1%% throttled: %s", report)
+		}
+	})
+}
+
+// jain returns Jain's fairness index of xs: 1 when all are equal, 1/n when
+// one takes everything.
+func jainIndex(xs []float64) float64 {
+	var sum, sq float64
+	for _, x := range xs {
+		sum += x
+		sq += x * x
+	}
+	if sq == 0 {
+		return 0
+	}
+	return sum * sum / (float64(len(xs)) * sq)
+}
+
+// TestConcurrencyFairShares: independent producers on one stream, started
+// at different times, each with its own controllers and no coordination,
+// converge to about equal shares of the quota.
+func TestConcurrencyFairShares(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		startAt []time.Duration
+		quota   float64
+		latency time.Duration
+	}{
+		{name: "two at 5 MiB/s, 100ms", startAt: []time.Duration{0, 5 * time.Second}, quota: 5 * simMiB, latency: 100 * time.Millisecond},
+		{name: "four at 2 MiB/s, 20ms", startAt: []time.Duration{0, 2 * time.Second, 4 * time.Second, 6 * time.Second}, quota: 2 * simMiB, latency: 20 * time.Millisecond},
+		{name: "four at 5 MiB/s, 100ms", startAt: []time.Duration{0, 2 * time.Second, 4 * time.Second, 6 * time.Second}, quota: 5 * simMiB, latency: 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				const from, to = 30, 90
+				res := simulate(t, simRun{phases: []simPhase{{to, tt.quota, tt.latency}}, startAt: tt.startAt})
+				var shares []float64
+				var total, sent, throttled float64
+				for i := range tt.startAt {
+					x := res.srv.throughput(i, from, to)
+					shares = append(shares, x/simMiB)
+					total += x
+					sent++
+					throttled += res.srv.throttledShare(i, from, to)
+				}
+				var last []string
+				for i := range tt.startAt {
+					l := res.limits[i]
+					last = append(last, fmt.Sprint(l[len(l)-10:]))
+				}
+				report := fmt.Sprintf("shares %.2f MiB/s, Jain %.3f, total %.2f MiB/s, mean throttled %.2f%%; last limits %s",
+					shares, jainIndex(shares), total/simMiB, 100*throttled/sent, strings.Join(last, " "))
+				t.Log(report)
+				if jainIndex(shares) < 0.9 {
+					t.Errorf("unfair: %s", report)
+				}
+				if total < 0.9*tt.quota {
+					t.Errorf("under 90%% of the quota together: %s", report)
+				}
+			})
+		})
+	}
+}
+
+// driveConcRounds runs rounds of requests through c inside a synctest bubble:
+// each round acquires demand(limit) slots at once, waits the round's round
+// trip, and releases them all with the round's outcome and rate wait. It
+// returns the limit after each round.

@@ -1,0 +1,254 @@
+package producer
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+)
+
+// simServer is a stream with a bytes/s quota, simulated inside a synctest
+// bubble: a token bucket of quota bytes/s holding at most one second of
+// quota (full at the start, as the emulator's), and a round trip of latency
+// (1 ± jitter, uniform), half each way. A request's records are taken in
+// order while tokens last; the rest come back throttled.
+type simServer struct {
+	mu      sync.Mutex
+	epoch   time.Time // second 0 of the per-second tallies
+	quota   float64   // bytes/s
+	tokens  float64
+	last    time.Time
+	latency time.Duration
+	jitter  float64
+	rng     *rand.Rand
+	tally   map[int][]simSecond // per producer, per simulated second
+
+	// target: when the bytes accepted in all first reach it, targetAt and
+	// throttledAtTarget are set.
+	target            int64
+	total             int64
+	throttledAll      int64
+	targetAt          time.Duration
+	throttledAtTarget int64
+}
+
+// simSecond is one producer's traffic in one simulated second.
+type simSecond struct {
+	acceptedBytes, sentRecords, throttledRecords int64
+}
+
+func newSimServer(quota float64, latency time.Duration) *simServer {
+	now := time.Now()
+	return &simServer{
+		epoch: now, quota: quota, tokens: quota, last: now, latency: latency, jitter: 0.1,
+		rng: rand.New(rand.NewPCG(1, 2)), tally: map[int][]simSecond{},
+	}
+}
+
+// set changes the quota and the latency from now on.
+func (s *simServer) set(quota float64, latency time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refillLocked(time.Now())
+	s.quota, s.latency = quota, latency
+	s.tokens = min(s.tokens, quota)
+}
+
+func (s *simServer) refillLocked(now time.Time) {
+	s.tokens = min(s.quota, s.tokens+now.Sub(s.last).Seconds()*s.quota)
+	s.last = now
+}
+
+// put sends records of recordBytes each for producer id, taking a round
+// trip, and returns how many were accepted.
+func (s *simServer) put(id, records, recordBytes int) int {
+	s.mu.Lock()
+	rtt := time.Duration(float64(s.latency) * (1 + s.jitter*(2*s.rng.Float64()-1)))
+	s.mu.Unlock()
+	time.Sleep(rtt / 2)
+	s.mu.Lock()
+	now := time.Now()
+	s.refillLocked(now)
+	n := min(records, int(s.tokens/float64(recordBytes)))
+	s.tokens -= float64(n * recordBytes)
+	sec := int(now.Sub(s.epoch) / time.Second)
+	for len(s.tally[id]) <= sec {
+		s.tally[id] = append(s.tally[id], simSecond{})
+	}
+	t := &s.tally[id][sec]
+	t.acceptedBytes += int64(n * recordBytes)
+	t.sentRecords += int64(records)
+	t.throttledRecords += int64(records - n)
+	s.total += int64(n * recordBytes)
+	s.throttledAll += int64(records - n)
+	if s.target > 0 && s.targetAt == 0 && s.total >= s.target {
+		s.targetAt, s.throttledAtTarget = now.Sub(s.epoch), s.throttledAll
+	}
+	s.mu.Unlock()
+	time.Sleep(rtt - rtt/2)
+	return n
+}
+
+// throughput returns producer id's accepted bytes/s over seconds [from, to).
+func (s *simServer) throughput(id, from, to int) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sum int64
+	for sec := from; sec < to && sec < len(s.tally[id]); sec++ {
+		sum += s.tally[id][sec].acceptedBytes
+	}
+	return float64(sum) / float64(to-from)
+}
+
+// throttledShare returns the share of the records producer id sent in
+// seconds [from, to) that came back throttled.
+func (s *simServer) throttledShare(id, from, to int) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var sent, throttled int64
+	for sec := from; sec < to && sec < len(s.tally[id]); sec++ {
+		sent += s.tally[id][sec].sentRecords
+		throttled += s.tally[id][sec].throttledRecords
+	}
+	if sent == 0 {
+		return 0
+	}
+	return float64(throttled) / float64(sent)
+}
+
+// simProducer sends batches of simBatchRecords records of simRecordBytes
+// each to a simServer from an endless backlog, as a producer's workers
+// would: acquire a slot, wait on the rate limiter (limit.go's, when rate is
+// set), send, release with the sample.
+type simProducer struct {
+	id   int
+	srv  *simServer
+	cl   *concurrencyLimiter
+	rate *limiter // nil: no rate control
+	// rateFirst: wait on the rate before acquire instead of after.
+	rateFirst bool
+	wg        sync.WaitGroup
+}
+
+func (p *simProducer) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		if p.rateFirst && p.rate != nil {
+			if err := p.rate.wait(ctx, simBatchRecords, simBatchRecords*simRecordBytes); err != nil {
+				break
+			}
+		}
+		if err := p.cl.acquire(ctx); err != nil {
+			break
+		}
+		p.wg.Go(p.request)
+	}
+	p.wg.Wait()
+}
+
+func (p *simProducer) request() {
+	acquired := time.Now()
+	if p.rate != nil && !p.rateFirst {
+		if err := p.rate.wait(context.Background(), simBatchRecords, simBatchRecords*simRecordBytes); err != nil {
+			panic(err) // the background context never ends
+		}
+	}
+	sent := time.Now()
+	n := p.srv.put(p.id, simBatchRecords, simRecordBytes)
+	s := requestSample{sent: sent, rateWait: sent.Sub(acquired), outcome: requestDelivered}
+	if n < simBatchRecords {
+		s.outcome = requestThrottled
+	}
+	if p.rate != nil {
+		p.rate.accepted(n, n*simRecordBytes)
+		if n < simBatchRecords {
+			p.rate.throttled(sent)
+		} else {
+			p.rate.succeeded()
+		}
+	}
+	p.cl.release(s)
+}
+
+// newSimRateLimiter returns limit.go's limiter as a producer sets it up by
+// default: adaptive, no static quota, bursts of one full batch.
+func newSimRateLimiter() *limiter {
+	return newLimiter(config{maxBatchRecords: MaxBatchRecordsLimit, maxBatchBytes: MaxBatchBytesLimit, adaptive: true})
+}
+
+const (
+	simRecordBytes  = 90
+	simBatchRecords = 500 // 45,000 bytes a request, as in issue 12's measurements
+	simMiB          = 1 << 20
+)
+
+// simPhase is a stretch of a simulation with one quota and latency.
+type simPhase struct {
+	seconds int
+	quota   float64 // bytes/s
+	latency time.Duration
+}
+
+// simRun describes one simulation.
+type simRun struct {
+	phases  []simPhase
+	startAt []time.Duration // one producer per entry, started then
+	noRate  bool            // without limit.go's rate limiter
+	// rateFirst: each producer waits on the rate before acquire.
+	rateFirst bool
+	settings  concurrencySettings
+	target    int64 // see simServer.target
+}
+
+type simResult struct {
+	srv       *simServer
+	producers []*simProducer
+	limits    [][]int // per producer, the limit at the start of each second
+	// rates: per producer, the rate limiter's bytes/s limit in MiB/s at
+	// the start of each second (0: none).
+	rates [][]float64
+}
+
+// simulate runs r inside the caller's synctest bubble.
+func simulate(t *testing.T, r simRun) simResult {
+	t.Helper()
+	srv := newSimServer(r.phases[0].quota, r.phases[0].latency)
+	srv.target = r.target
+	total := 0
+	for _, ph := range r.phases {
+		total += ph.seconds
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(total)*time.Second)
+	defer cancel()
+	res := simResult{srv: srv, limits: make([][]int, len(r.startAt)), rates: make([][]float64, len(r.startAt))}
+	var wg sync.WaitGroup
+	for i, at := range r.startAt {
+		p := &simProducer{id: i, srv: srv, cl: newConcurrencyLimiter(r.settings), rateFirst: r.rateFirst}
+		if !r.noRate {
+			p.rate = newSimRateLimiter()
+		}
+		res.producers = append(res.producers, p)
+		wg.Go(func() {
+			time.Sleep(at)
+			p.run(ctx)
+		})
+	}
+	wg.Go(func() {
+		for _, ph := range r.phases {
+			srv.set(ph.quota, ph.latency)
+			for range ph.seconds {
+				for i, p := range res.producers {
+					res.limits[i] = append(res.limits[i], p.cl.stats().Limit)
+					if p.rate != nil {
+						_, b := p.rate.limits()
+						res.rates[i] = append(res.rates[i], math.Round(10*b/simMiB)/10)
+					}
+				}
+				time.Sleep(time.Second)
+			}
+		}
+	})
+	wg.Wait()
+	return res
+}
