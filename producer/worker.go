@@ -38,6 +38,7 @@ func (p *Producer) workLoop() {
 		}
 		p.sendBatch(w, bt)
 		p.batchDone()
+		putEntries(bt.entries)
 	}
 }
 
