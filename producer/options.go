@@ -122,6 +122,15 @@ func AppendNewline(on bool) Option { return func(c *config) { c.appendNewline = 
 // record is never split; one larger than targetBytes goes alone. The bytes
 // that reach the destination are the same as without packing. Default 0
 // (off); valid 0..MaxRecordBytes; DefaultPackTarget is a good value.
+//
+// targetBytes is the largest pack. A throttled Firehose record is resent
+// whole, so each pack's target follows the rate at which the stream accepts
+// bytes: 1/64 of the bytes delivered over the last second (80 KiB at the
+// default 5 MiB/s quota), at least 64 KiB (the 5 KiB billing rounding then
+// adds under 8%), up to targetBytes; packs start at 64 KiB until a rate is
+// measured. With Pack, a PutRecordBatch request carries at most
+// MaxRecordBytes (whatever MaxBatchBytes says) and MaxBufferedBytes
+// defaults to 8 MiB, so memory stays small on any input.
 func Pack(targetBytes int) Option { return func(c *config) { c.packTarget = targetBytes } }
 
 // MaxRecordsPerSecond sets a static limit on Firehose records sent per second
@@ -189,13 +198,17 @@ func OnResult(fn func(RecordResult)) Option { return func(c *config) { c.onResul
 
 // MaxBufferedRecords bounds the input records added and not yet settled
 // (delivered, dead-lettered or rejected): Add blocks while the bound is
-// reached. Default 3*Concurrency+2 batches' worth (with Pack, of packed
-// records of about 64 bytes each); must be >= MaxBatchRecords.
+// reached. Default: the in-flight limit plus 2 batches' worth, following the
+// adaptive limit (3*Concurrency+2 batches' worth when Concurrency is set);
+// with Pack, 65,536 (about 6 MiB of 90-byte records: several packs). Must
+// be >= MaxBatchRecords.
 func MaxBufferedRecords(n int) Option { return func(c *config) { c.maxBufferedRecords = n } }
 
 // MaxBufferedBytes bounds the bytes added and not yet settled: Add blocks
-// while the bound is reached. Default 3*Concurrency+2 batches of
-// MaxBatchBytes; must be >= MaxRecordBytes.
+// while the bound is reached. Default 16 MiB, or 3*Concurrency+2 batches of
+// MaxBatchBytes when Concurrency is set; with Pack, 8 MiB, or Concurrency+2
+// requests of MaxRecordBytes when Concurrency is set. Must be >=
+// MaxRecordBytes.
 func MaxBufferedBytes(n int64) Option { return func(c *config) { c.maxBufferedBytes = n } }
 
 // Region names the stream's region in error messages only. Default "".
@@ -267,6 +280,11 @@ func (c *config) finish() {
 	if c.maxBytesPerSecond > 0 {
 		c.maxBatchBytes = min(c.maxBatchBytes, max(MaxRecordBytes, int(c.maxBytesPerSecond)))
 	}
+	if c.packTarget > 0 {
+		// Small requests with Pack (see packBatchBytes); the rate limiter's
+		// burst, one batch, shrinks with them.
+		c.maxBatchBytes = min(c.maxBatchBytes, packBatchBytes)
+	}
 	// The buffer holds what the requests in flight carry and a little more
 	// in waiting batches: records up to the in-flight bound plus two
 	// batches, bytes up to 16 MiB (four full batches), more than any quota
@@ -275,21 +293,31 @@ func (c *config) finish() {
 	if c.concurrencySet {
 		inFlight = c.concurrency
 	}
-	c.bufferFollowsLimit = c.maxBufferedRecords == 0 && !c.concurrencySet
+	c.bufferFollowsLimit = c.maxBufferedRecords == 0 && !c.concurrencySet && c.packTarget == 0
 	if c.maxBufferedRecords == 0 {
-		perBatch := c.maxBatchRecords
-		if c.packTarget > 0 {
-			perBatch *= max(1, c.packTarget/64)
-		}
-		c.maxBufferedRecords = (inFlight + 2) * perBatch
-		if c.concurrencySet {
-			c.maxBufferedRecords = (3*inFlight + 2) * perBatch
+		switch {
+		case c.packTarget > 0:
+			// Packs gather many small records: each costs some 200
+			// bytes of bookkeeping besides its data until it settles,
+			// so the records bound, not the bytes, keeps memory small.
+			c.maxBufferedRecords = packBufferedRecords
+		case c.concurrencySet:
+			c.maxBufferedRecords = (3*inFlight + 2) * c.maxBatchRecords
+		default:
+			c.maxBufferedRecords = (inFlight + 2) * c.maxBatchRecords
 		}
 	}
 	if c.maxBufferedBytes == 0 {
-		c.maxBufferedBytes = 16 << 20
-		if c.concurrencySet {
+		switch {
+		case c.packTarget > 0 && c.concurrencySet:
+			// Requests in flight and two waiting, each of at most one pack.
+			c.maxBufferedBytes = int64(inFlight+2) * packBatchBytes
+		case c.packTarget > 0:
+			c.maxBufferedBytes = packBufferedBytes
+		case c.concurrencySet:
 			c.maxBufferedBytes = int64(3*inFlight+2) * int64(c.maxBatchBytes)
+		default:
+			c.maxBufferedBytes = 16 << 20
 		}
 	}
 	if c.logger == nil {

@@ -1,7 +1,70 @@
 package producer
 
+import "time"
+
+// Pack sizing. A throttled Firehose record is resent whole, and a request is
+// throttled record by record, so what one throttled request resends beyond
+// what the quota refused is up to one record: with packs of 1,000 KiB that is
+// a large share of a second's quota (5 MiB/s by default), with packs of a
+// small fraction of the rate it is noise. So a pack's target follows the rate
+// at which the service accepts bytes, up to the Pack target, and a request
+// carries at most packBatchBytes, so requests stay small steps of the rate
+// and the bytes in flight (which the SDK holds again, base64-encoded, while
+// it sends them) stay small.
+const (
+	// packRateDivisor: a pack holds at most 1/64 of the bytes the service
+	// accepted over the last second (80 KiB at 5 MiB/s).
+	packRateDivisor = 64
+	// minPackTarget is the smallest pack target: 64 KiB keeps the rounding
+	// of every record to 5 KiB for billing under 8% (4% on average).
+	minPackTarget = 64 << 10
+	// packBatchBytes bounds a request's bytes with Pack: one full pack.
+	packBatchBytes = MaxRecordBytes
+	// packRateWindow is how often the accepted rate is measured.
+	packRateWindow = time.Second
+	// packBufferedBytes is the default MaxBufferedBytes with Pack: eight
+	// requests of packBatchBytes, enough for 40 MiB/s at 200 ms, while the
+	// SDK's copies of the requests in flight stay a few MiB.
+	packBufferedBytes = 4 << 20
+	// packBufferedRecords is the default MaxBufferedRecords with Pack.
+	packBufferedRecords = 1 << 15
+)
+
+// packSizer picks the target of each new pack from the bytes delivered per
+// second (the service's accepted rate: the quota while throttled, the
+// producer's own pace otherwise). Until a rate is measured it starts small:
+// a slow stream then never sees big packs, and a fast one reaches the
+// Pack target after a second.
+type packSizer struct {
+	max       int       // the Pack target
+	at        time.Time // start of the current measurement
+	deliverAt int64     // delivered bytes at at
+	rate      float64   // bytes/s over the last finished measurement
+}
+
+// target returns the target for a pack started at now, delivered being the
+// bytes delivered so far.
+func (s *packSizer) target(now time.Time, delivered int64) int {
+	switch elapsed := now.Sub(s.at); {
+	case s.at.IsZero():
+		s.at, s.deliverAt = now, delivered
+	case elapsed >= packRateWindow:
+		s.rate = float64(delivered-s.deliverAt) / elapsed.Seconds()
+		s.at, s.deliverAt = now, delivered
+	}
+	return packTargetFor(s.rate, s.max)
+}
+
+// packTargetFor is the pack target at rate bytes/s, within
+// [min(minPackTarget, maxTarget), maxTarget].
+func packTargetFor(rate float64, maxTarget int) int {
+	t := int(min(rate/packRateDivisor, float64(maxTarget)))
+	return min(max(t, minPackTarget), maxTarget)
+}
+
 // packer packs consecutive input records, each with its newline, into one
-// Firehose record of up to target bytes. It never splits an input record:
+// Firehose record of up to target bytes (set by the batcher before each
+// pack, see packSizer). It never splits an input record:
 // one larger than target goes alone (it is at most MaxRecordBytes, checked
 // before). The concatenation of packed records is byte-identical to the
 // records sent one by one.
