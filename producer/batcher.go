@@ -103,7 +103,7 @@ func (b *batcher) add(e entry, retried bool) bool {
 		return false
 	}
 	if b.pack.empty() {
-		b.pack.target = b.sizer.target(time.Now(), b.p.stats.bytes.Load())
+		b.pack.target = b.sizer.target(time.Now(), b.p.stats.bytes.Load(), b.p.stats.delivered.Load())
 	}
 	b.pack.addEntry(e)
 	if b.pack.full() {
@@ -191,7 +191,7 @@ func (p *Producer) batchLoop() {
 		p:       p,
 		builder: newBatchBuilder(cfg.maxBatchRecords, cfg.maxBatchBytes),
 		pack:    packer{target: cfg.packTarget},
-		sizer:   packSizer{max: cfg.packTarget},
+		sizer:   packSizer{max: cfg.packTarget, maxRecords: int64(cfg.maxBufferedRecords), maxBytes: cfg.maxBufferedBytes},
 		packing: cfg.packTarget > 0,
 	}
 	lingerTimer := time.NewTimer(time.Hour)

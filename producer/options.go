@@ -124,13 +124,16 @@ func AppendNewline(on bool) Option { return func(c *config) { c.appendNewline = 
 // (off); valid 0..MaxRecordBytes; DefaultPackTarget is a good value.
 //
 // targetBytes is the largest pack. A throttled Firehose record is resent
-// whole, so each pack's target follows the rate at which the stream accepts
-// bytes: 1/64 of the bytes delivered over the last second (80 KiB at the
-// default 5 MiB/s quota), at least 64 KiB (the 5 KiB billing rounding then
-// adds under 8%), up to targetBytes; packs start at 64 KiB until a rate is
-// measured. With Pack, a PutRecordBatch request carries at most
-// MaxRecordBytes (whatever MaxBatchBytes says) and MaxBufferedBytes
-// defaults to 8 MiB, so memory stays small on any input.
+// whole, so packs stay small against the stream's rate: a pack's target is
+// 1/256 of the bytes delivered over the last second (20 KiB at the default
+// 5 MiB/s quota), rounded down to a multiple of the 5 KiB billing unit, at
+// least 20 KiB, at most targetBytes and 1/8 of what the buffer holds; packs
+// start at 20 KiB until a rate is measured. With Pack, a PutRecordBatch
+// request carries at most 512 KiB (whatever MaxBatchBytes says), and
+// MaxBufferedRecords and MaxBufferedBytes default to 16,384 and 1.5 MiB, so
+// memory stays small on any input; raise MaxBufferedBytes for a raised
+// quota at high latency (it bounds the bytes in flight: 1.5 MiB is 7.5
+// MiB/s at 200 ms).
 func Pack(targetBytes int) Option { return func(c *config) { c.packTarget = targetBytes } }
 
 // MaxRecordsPerSecond sets a static limit on Firehose records sent per second
@@ -200,14 +203,13 @@ func OnResult(fn func(RecordResult)) Option { return func(c *config) { c.onResul
 // (delivered, dead-lettered or rejected): Add blocks while the bound is
 // reached. Default: the in-flight limit plus 2 batches' worth, following the
 // adaptive limit (3*Concurrency+2 batches' worth when Concurrency is set);
-// with Pack, 65,536 (about 6 MiB of 90-byte records: several packs). Must
-// be >= MaxBatchRecords.
+// with Pack, 16,384. Must be >= MaxBatchRecords.
 func MaxBufferedRecords(n int) Option { return func(c *config) { c.maxBufferedRecords = n } }
 
 // MaxBufferedBytes bounds the bytes added and not yet settled: Add blocks
 // while the bound is reached. Default 16 MiB, or 3*Concurrency+2 batches of
-// MaxBatchBytes when Concurrency is set; with Pack, 8 MiB, or Concurrency+2
-// requests of MaxRecordBytes when Concurrency is set. Must be >=
+// MaxBatchBytes when Concurrency is set; with Pack, 1.5 MiB, or
+// Concurrency+2 requests of 512 KiB when Concurrency is set. Must be >=
 // MaxRecordBytes.
 func MaxBufferedBytes(n int64) Option { return func(c *config) { c.maxBufferedBytes = n } }
 
@@ -297,9 +299,7 @@ func (c *config) finish() {
 	if c.maxBufferedRecords == 0 {
 		switch {
 		case c.packTarget > 0:
-			// Packs gather many small records: each costs some 200
-			// bytes of bookkeeping besides its data until it settles,
-			// so the records bound, not the bytes, keeps memory small.
+			// Packs gather many small records: see packBufferedRecords.
 			c.maxBufferedRecords = packBufferedRecords
 		case c.concurrencySet:
 			c.maxBufferedRecords = (3*inFlight + 2) * c.maxBatchRecords

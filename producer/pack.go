@@ -3,62 +3,87 @@ package producer
 import "time"
 
 // Pack sizing. A throttled Firehose record is resent whole, and a request is
-// throttled record by record, so what one throttled request resends beyond
-// what the quota refused is up to one record: with packs of 1,000 KiB that is
-// a large share of a second's quota (5 MiB/s by default), with packs of a
-// small fraction of the rate it is noise. So a pack's target follows the rate
-// at which the service accepts bytes, up to the Pack target, and a request
-// carries at most packBatchBytes, so requests stay small steps of the rate
-// and the bytes in flight (which the SDK holds again, base64-encoded, while
-// it sends them) stay small.
+// throttled record by record (its records are taken while they fit in what
+// is left of the quota), so a throttled request resends up to one record more
+// than the quota refused: half a record on average. With packs of 1,000 KiB
+// in 4 MiB requests that is a large share of a second's quota (5 MiB/s by
+// default); with packs of a small fraction of a request it is noise. So a
+// pack's target follows the rate at which the service accepts bytes, up to
+// the Pack target, and a request carries at most packBatchBytes, so requests
+// stay small steps of the rate and the bytes in flight (which the SDK holds
+// again, base64-encoded, while it sends them) stay small.
 const (
-	// packRateDivisor: a pack holds at most 1/64 of the bytes the service
-	// accepted over the last second (80 KiB at 5 MiB/s).
-	packRateDivisor = 64
-	// minPackTarget is the smallest pack target: 64 KiB keeps the rounding
-	// of every record to 5 KiB for billing under 8% (4% on average).
-	minPackTarget = 64 << 10
-	// packBatchBytes bounds a request's bytes with Pack: one full pack.
-	packBatchBytes = MaxRecordBytes
+	// packRateDivisor: a pack holds at most 1/256 of the bytes the service
+	// accepted over the last second: 20 KiB at 5 MiB/s, so a request of
+	// packBatchBytes holds some 25 packs, and a throttled request resends
+	// a few percent more than the quota refused.
+	packRateDivisor = 256
+	// minPackTarget is the smallest pack target, 20 KiB.
+	minPackTarget = 4 * BilledRecordUnit
+	// packBatchBytes bounds a request's bytes with Pack, 512 KiB: a tenth
+	// of a second at the default quota.
+	packBatchBytes = 512 << 10
 	// packRateWindow is how often the accepted rate is measured.
 	packRateWindow = time.Second
-	// packBufferedBytes is the default MaxBufferedBytes with Pack: eight
-	// requests of packBatchBytes, enough for 40 MiB/s at 200 ms, while the
-	// SDK's copies of the requests in flight stay a few MiB.
-	packBufferedBytes = 4 << 20
-	// packBufferedRecords is the default MaxBufferedRecords with Pack.
-	packBufferedRecords = 1 << 15
+	// packBufferedBytes is the default MaxBufferedBytes with Pack: three
+	// requests of packBatchBytes (7.5 MiB/s at 200 ms), while the SDK's
+	// copies of the requests in flight (base64, and buffers grown to
+	// twice that) stay a few MiB.
+	packBufferedBytes = 3 * packBatchBytes
+	// packBufferedRecords is the default MaxBufferedRecords with Pack: each
+	// record held costs some 300 bytes of bookkeeping besides its data
+	// (entry, part, source), so with small records this is the bound that
+	// keeps memory small (1.4 MiB of 90-byte records).
+	packBufferedRecords = 1 << 14
 )
 
 // packSizer picks the target of each new pack from the bytes delivered per
 // second (the service's accepted rate: the quota while throttled, the
 // producer's own pace otherwise). Until a rate is measured it starts small:
 // a slow stream then never sees big packs, and a fast one reaches the
-// Pack target after a second.
+// Pack target after a second. A pack also stays within 1/packRoomDivisor of
+// what the buffer holds (MaxBufferedBytes, or MaxBufferedRecords records of
+// the mean size delivered), so that several packs are on their way at once.
 type packSizer struct {
-	max       int       // the Pack target
+	max        int   // the Pack target
+	maxRecords int64 // MaxBufferedRecords
+	maxBytes   int64 // MaxBufferedBytes
+
 	at        time.Time // start of the current measurement
 	deliverAt int64     // delivered bytes at at
 	rate      float64   // bytes/s over the last finished measurement
 }
 
-// target returns the target for a pack started at now, delivered being the
-// bytes delivered so far.
-func (s *packSizer) target(now time.Time, delivered int64) int {
+// packRoomDivisor: a pack holds at most 1/8 of what the buffer holds.
+const packRoomDivisor = 8
+
+// target returns the target for a pack started at now; bytes and records
+// are the bytes and input records delivered so far.
+func (s *packSizer) target(now time.Time, bytes, records int64) int {
 	switch elapsed := now.Sub(s.at); {
 	case s.at.IsZero():
-		s.at, s.deliverAt = now, delivered
+		s.at, s.deliverAt = now, bytes
 	case elapsed >= packRateWindow:
-		s.rate = float64(delivered-s.deliverAt) / elapsed.Seconds()
-		s.at, s.deliverAt = now, delivered
+		s.rate = float64(bytes-s.deliverAt) / elapsed.Seconds()
+		s.at, s.deliverAt = now, bytes
 	}
-	return packTargetFor(s.rate, s.max)
+	limit := s.max
+	if records > 0 {
+		room := min(s.maxBytes, s.maxRecords*(bytes/records))
+		limit = int(min(int64(limit), room/packRoomDivisor))
+	}
+	return packTargetFor(s.rate, limit)
 }
 
 // packTargetFor is the pack target at rate bytes/s, within
-// [min(minPackTarget, maxTarget), maxTarget].
+// [min(minPackTarget, maxTarget), maxTarget]. Below maxTarget it is a
+// multiple of BilledRecordUnit: packs of small records then fill their last
+// billed 5 KiB, and billing adds under one input record per pack.
 func packTargetFor(rate float64, maxTarget int) int {
 	t := int(min(rate/packRateDivisor, float64(maxTarget)))
+	if t < maxTarget {
+		t -= t % BilledRecordUnit
+	}
 	return min(max(t, minPackTarget), maxTarget)
 }
 

@@ -1,0 +1,172 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/firehose"
+
+	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
+)
+
+// throttleWatch wraps a real client and accounts for every PutRecordBatch
+// call: the bytes offered, the bytes in flight at once, and for each
+// response with throttled records what it refused.
+type throttleWatch struct {
+	Client
+	p *Producer // set once New returned, before the first Add
+
+	mu             sync.Mutex
+	offered        int64
+	inFlight       int64
+	maxInFlight    int64
+	maxRequest     int
+	throttledCalls int
+	throttledBytes int64
+	// overQuota estimates the bytes the quota refused, as if it throttled
+	// byte by byte: a request's records are taken while they fit in what
+	// is left of the quota, so it refused each throttled response's
+	// throttled bytes less under one record (half a record on average).
+	overQuota           float64
+	maxBuffered         int64
+	maxBufferedRecords  int64
+	bufferBoundExceeded bool
+}
+
+func (w *throttleWatch) PutRecordBatch(ctx context.Context, in *firehose.PutRecordBatchInput, optFns ...func(*firehose.Options)) (*firehose.PutRecordBatchOutput, error) {
+	size := 0
+	for _, r := range in.Records {
+		size += len(r.Data)
+	}
+	w.p.buffer.mu.Lock()
+	buffered, records := w.p.buffer.bytes, w.p.buffer.records
+	exceeded := buffered > w.p.buffer.maxBytes || records > w.p.buffer.maxRecords
+	w.p.buffer.mu.Unlock()
+	w.mu.Lock()
+	w.offered += int64(size)
+	w.inFlight += int64(size)
+	w.maxInFlight = max(w.maxInFlight, w.inFlight)
+	w.maxRequest = max(w.maxRequest, size)
+	w.maxBuffered = max(w.maxBuffered, buffered)
+	w.maxBufferedRecords = max(w.maxBufferedRecords, records)
+	w.bufferBoundExceeded = w.bufferBoundExceeded || exceeded
+	w.mu.Unlock()
+
+	out, err := w.Client.PutRecordBatch(ctx, in, optFns...)
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inFlight -= int64(size)
+	if err != nil || out == nil {
+		return out, err
+	}
+	var refused, count int
+	for i, resp := range out.RequestResponses {
+		if resp.ErrorCode != nil && classifyEntry(*resp.ErrorCode, deref(resp.ErrorMessage)) == classThrottle {
+			refused += len(in.Records[i].Data)
+			count++
+		}
+	}
+	if count > 0 {
+		w.throttledCalls++
+		w.throttledBytes += int64(refused)
+		w.overQuota += float64(refused) - float64(refused)/float64(count)/2
+	}
+	return out, err
+}
+
+// idRecord is a ~90-byte NDJSON record carrying its number.
+func idRecord(i int) []byte {
+	return fmt.Appendf(nil, `{"id":%08d,"level":"High","msg":"%s"}`, i, bytes.Repeat([]byte{'a' + byte(i%26)}, 46))
+}
+
+// TestPackUnderThrottlingResendsWhatWasRefused sends small records, packed,
+// to the emulator with a small bytes/s quota, so that it throttles, and
+// checks that every record arrives, that what was resent stays close to
+// what the quota refused, and that memory stays within the buffer bounds.
+func TestPackUnderThrottlingResendsWhatWasRefused(t *testing.T) {
+	const (
+		stream  = "pack-throttled"
+		records = 45_000 // 4 MB: four seconds of the quota
+		quota   = 1 << 20
+	)
+	endpoint, objects := backend.StartEmulator(t, stream, emulator.Quotas(emulator.QuotaConfig{BytesPerSecond: quota}))
+	w := &throttleWatch{Client: firehose.NewFromConfig(backend.AWSConfig(endpoint))}
+	p, err := New(w, stream, Pack(DefaultPackTarget), Backoff(20*time.Millisecond, time.Second), MaxAttempts(100), MaxRetryTime(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.p = p
+	ctx := context.Background()
+	var input int64
+	for i := range records {
+		data := idRecord(i)
+		input += int64(len(data)) + 1
+		if err := p.Add(ctx, Record{Seq: int64(i + 1), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	checkInvariant(t, st)
+	if st.Delivered != records || st.Bytes != input {
+		t.Fatalf("delivered %d of %d records, %d of %d bytes", st.Delivered, records, st.Bytes, input)
+	}
+
+	// Every record exactly once (a lost response may add a duplicate).
+	seen := make([]int, records)
+	for _, obj := range objects() {
+		for line := range bytes.Lines(obj) {
+			id, ok := bytes.CutPrefix(line, []byte(`{"id":`))
+			n, err := strconv.Atoi(string(id[:min(8, len(id))]))
+			if !ok || err != nil || n < 0 || n >= records {
+				t.Fatalf("unexpected line %q", line)
+			}
+			seen[n]++
+		}
+	}
+	var lost, dups int64
+	for _, k := range seen {
+		if k == 0 {
+			lost++
+		}
+		if k > 1 {
+			dups += int64(k - 1)
+		}
+	}
+	if lost > 0 || dups > st.PossibleDuplicates {
+		t.Fatalf("%d records lost, %d duplicated (%d possible duplicates)", lost, dups, st.PossibleDuplicates)
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st.ThrottledRecords == 0 || w.throttledCalls == 0 {
+		t.Fatal("nothing throttled: the quota did not bind and the test shows nothing")
+	}
+	resent := w.offered - st.Bytes
+	if resent != w.throttledBytes {
+		t.Errorf("resent %d bytes, throttled %d: only throttled records are resent here", resent, w.throttledBytes)
+	}
+	ratio := float64(resent) / w.overQuota
+	t.Logf("resent %d bytes (%.1f%% of the input) for %.0f over the quota in %d throttled requests: %.3f; %d Firehose records",
+		resent, 100*float64(resent)/float64(input), w.overQuota, w.throttledCalls, ratio, st.FirehoseRecords)
+	if ratio > 1.1 {
+		t.Errorf("resent bytes / bytes over quota = %.3f, want <= 1.1", ratio)
+	}
+	// Memory: the buffer holds its bounds, and what is in flight (which the
+	// SDK holds again, base64-encoded) is within them.
+	if w.bufferBoundExceeded {
+		t.Errorf("buffered %d bytes / %d records, over the bounds %d / %d", w.maxBuffered, w.maxBufferedRecords, p.cfg.maxBufferedBytes, p.cfg.maxBufferedRecords)
+	}
+	if w.maxInFlight > p.cfg.maxBufferedBytes || w.maxRequest > packBatchBytes {
+		t.Errorf("%d bytes in flight at once (bound %d), largest request %d (bound %d)", w.maxInFlight, p.cfg.maxBufferedBytes, w.maxRequest, packBatchBytes)
+	}
+}
