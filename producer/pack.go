@@ -69,8 +69,10 @@ func (s *packSizer) target(now time.Time, bytes, records int64) int {
 	}
 	limit := s.max
 	if records > 0 {
-		room := min(s.maxBytes, s.maxRecords*(bytes/records))
-		limit = int(min(int64(limit), room/packRoomDivisor))
+		room := min(s.maxBytes, s.maxRecords*(bytes/records)) / packRoomDivisor
+		if room < int64(limit) {
+			limit = int(max(room-room%BilledRecordUnit, BilledRecordUnit))
+		}
 	}
 	return packTargetFor(s.rate, limit)
 }

@@ -170,3 +170,70 @@ func TestPackUnderThrottlingResendsWhatWasRefused(t *testing.T) {
 		t.Errorf("%d bytes in flight at once (bound %d), largest request %d (bound %d)", w.maxInFlight, p.cfg.maxBufferedBytes, w.maxRequest, packBatchBytes)
 	}
 }
+
+func TestPackTargetFollowsTheRate(t *testing.T) {
+	tests := []struct {
+		name      string
+		rate      float64
+		maxTarget int
+		want      int
+	}{
+		{"no rate yet: the smallest pack", 0, DefaultPackTarget, minPackTarget},
+		{"1 MiB/s: still the smallest", 1 << 20, DefaultPackTarget, minPackTarget},
+		{"5 MiB/s: 1/256 of a second", 5 << 20, DefaultPackTarget, 20 * 1024},
+		{"rounded down to the billing unit", 50 << 20, DefaultPackTarget, 204_800},
+		{"a fast stream reaches the Pack target", 1 << 30, DefaultPackTarget, DefaultPackTarget},
+		{"a Pack target under the smallest pack wins", 1 << 30, 1000, 1000},
+		{"a Pack target that is not a multiple of the unit is kept", 1 << 30, 100_001, 100_001},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := packTargetFor(tt.rate, tt.maxTarget)
+			if got != tt.want {
+				t.Errorf("packTargetFor(%.0f, %d) = %d, want %d", tt.rate, tt.maxTarget, got, tt.want)
+			}
+			if got < tt.maxTarget && got%BilledRecordUnit != 0 {
+				t.Errorf("target %d below the Pack target is not a multiple of %d", got, BilledRecordUnit)
+			}
+		})
+	}
+}
+
+func TestPackSizerMeasuresTheDeliveredRate(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	type step struct {
+		after          time.Duration // since start
+		bytes, records int64         // delivered so far
+		want           int
+	}
+	tests := []struct {
+		name                 string
+		maxRecords, maxBytes int64
+		steps                []step
+	}{
+		{"starts small, follows the rate once a second has passed", 1 << 30, 1 << 30, []step{
+			{0, 0, 0, minPackTarget},
+			{500 * time.Millisecond, 25 << 20, 250_000, minPackTarget}, // within the first second: no rate yet
+			{time.Second, 50 << 20, 500_000, 200 * 1024},               // 50 MiB/s
+			{2 * time.Second, 55 << 20, 550_000, minPackTarget},        // 5 MiB/s: throttled down
+		}},
+		{"no more than an eighth of the bytes the buffer holds", 1 << 20, 1536 << 10, []step{
+			{0, 0, 0, minPackTarget},
+			{time.Second, 500 << 20, 5_000_000, 194_560}, // 1.5 MiB / 8 = 196,608, down to 38 units
+		}},
+		{"no more than an eighth of the records the buffer holds", 1 << 14, 1 << 30, []step{
+			{0, 0, 0, minPackTarget},
+			{time.Second, 500 << 20, 5_000_000, 209_920}, // 16,384 records of 104 bytes / 8 = 212,992, down to 41 units
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := packSizer{max: DefaultPackTarget, maxRecords: tt.maxRecords, maxBytes: tt.maxBytes}
+			for i, st := range tt.steps {
+				if got := s.target(start.Add(st.after), st.bytes, st.records); got != st.want {
+					t.Errorf("step %d (%v): target %d, want %d", i, st.after, got, st.want)
+				}
+			}
+		})
+	}
+}
