@@ -237,3 +237,48 @@ func TestPackSizerMeasuresTheDeliveredRate(t *testing.T) {
 		})
 	}
 }
+
+// TestPackBufferBounds checks the buffer bounds New derives with Pack: small
+// by default whatever the in-flight limit may grow to (a record held costs
+// some 300 bytes besides its data), and what the caller set is kept.
+func TestPackBufferBounds(t *testing.T) {
+	const bookkeeping = 300 // bytes per record held, besides its data
+	tests := []struct {
+		name        string
+		opts        []Option
+		wantRecords int
+		wantBytes   int64
+		budget      int64 // bytes bound + records bound * bookkeeping, at most
+	}{
+		{"default", []Option{Pack(DefaultPackTarget)}, 0, 0, 8 << 20},
+		{"fixed concurrency: its requests in flight and two waiting", []Option{Pack(DefaultPackTarget), Concurrency(4)}, 0, 6 * packBatchBytes, 8 << 20},
+		{"set by the caller", []Option{Pack(DefaultPackTarget), MaxBufferedRecords(100_000), MaxBufferedBytes(64 << 20)}, 100_000, 64 << 20, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			for _, o := range tt.opts {
+				o(&cfg)
+			}
+			if err := cfg.validate("s"); err != nil {
+				t.Fatal(err)
+			}
+			cfg.finish()
+			if cfg.bufferFollowsLimit {
+				t.Error("with Pack the records bound must not shrink with the in-flight limit: packs would be cut short")
+			}
+			if cfg.maxBatchBytes > packBatchBytes {
+				t.Errorf("MaxBatchBytes %d with Pack, want at most %d", cfg.maxBatchBytes, packBatchBytes)
+			}
+			if tt.wantRecords > 0 && cfg.maxBufferedRecords != tt.wantRecords {
+				t.Errorf("MaxBufferedRecords %d, want %d", cfg.maxBufferedRecords, tt.wantRecords)
+			}
+			if tt.wantBytes > 0 && cfg.maxBufferedBytes != tt.wantBytes {
+				t.Errorf("MaxBufferedBytes %d, want %d", cfg.maxBufferedBytes, tt.wantBytes)
+			}
+			if used := cfg.maxBufferedBytes + int64(cfg.maxBufferedRecords)*bookkeeping; tt.budget > 0 && used > tt.budget {
+				t.Errorf("bounds allow %d bytes (%d records, %d bytes), want at most %d", used, cfg.maxBufferedRecords, cfg.maxBufferedBytes, tt.budget)
+			}
+		})
+	}
+}
