@@ -291,6 +291,7 @@ func (c *config) finish() {
 	// in waiting batches: records up to the in-flight bound plus two
 	// batches, bytes up to 16 MiB (four full batches), more than any quota
 	// needs in flight at 200 ms, so that memory stays low whatever the input.
+	// With Pack, fixed bounds (see packBufferedRecords, packBufferedBytes).
 	inFlight := c.maxConcurrency
 	if c.concurrencySet {
 		inFlight = c.concurrency
