@@ -88,6 +88,7 @@ type batcher struct {
 	p       *Producer
 	builder batchBuilder
 	pack    packer
+	sizer   packSizer
 	packing bool
 }
 
@@ -100,6 +101,9 @@ func (b *batcher) add(e entry, retried bool) bool {
 	if !b.pack.fits(len(e.data)) && !b.addEntry(b.pack.take()) {
 		b.p.giveUp([]entry{e}, b.p.stopReason(), "", "", false)
 		return false
+	}
+	if b.pack.empty() {
+		b.pack.target = b.sizer.target(time.Now(), b.p.stats.bytes.Load(), b.p.stats.delivered.Load())
 	}
 	b.pack.addEntry(e)
 	if b.pack.full() {
@@ -187,6 +191,7 @@ func (p *Producer) batchLoop() {
 		p:       p,
 		builder: newBatchBuilder(cfg.maxBatchRecords, cfg.maxBatchBytes, p.limiter),
 		pack:    packer{target: cfg.packTarget},
+		sizer:   packSizer{max: cfg.packTarget, maxRecords: int64(cfg.maxBufferedRecords), maxBytes: cfg.maxBufferedBytes},
 		packing: cfg.packTarget > 0,
 	}
 	lingerTimer := time.NewTimer(time.Hour)

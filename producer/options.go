@@ -122,6 +122,18 @@ func AppendNewline(on bool) Option { return func(c *config) { c.appendNewline = 
 // record is never split; one larger than targetBytes goes alone. The bytes
 // that reach the destination are the same as without packing. Default 0
 // (off); valid 0..MaxRecordBytes; DefaultPackTarget is a good value.
+//
+// targetBytes is the largest pack. A throttled Firehose record is resent
+// whole, so packs stay small against the stream's rate: a pack's target is
+// 1/256 of the bytes delivered over the last second (20 KiB at the default
+// 5 MiB/s quota), rounded down to a multiple of the 5 KiB billing unit, at
+// least 20 KiB, at most targetBytes and 1/8 of what the buffer holds; packs
+// start at 20 KiB until a rate is measured. With Pack, a PutRecordBatch
+// request carries at most 512 KiB (whatever MaxBatchBytes says), and
+// MaxBufferedRecords and MaxBufferedBytes default to 16,384 and 1.5 MiB, so
+// memory stays small on any input; raise MaxBufferedBytes for a raised
+// quota at high latency (it bounds the bytes in flight: 1.5 MiB is 7.5
+// MiB/s at 200 ms).
 func Pack(targetBytes int) Option { return func(c *config) { c.packTarget = targetBytes } }
 
 // MaxRecordsPerSecond sets a static limit on Firehose records sent per second
@@ -185,13 +197,16 @@ func OnResult(fn func(RecordResult)) Option { return func(c *config) { c.onResul
 
 // MaxBufferedRecords bounds the input records added and not yet settled
 // (delivered, dead-lettered or rejected): Add blocks while the bound is
-// reached. Default 3*Concurrency+2 batches' worth (with Pack, of packed
-// records of about 64 bytes each); must be >= MaxBatchRecords.
+// reached. Default: the in-flight limit plus 2 batches' worth, following the
+// adaptive limit (3*Concurrency+2 batches' worth when Concurrency is set);
+// with Pack, 16,384. Must be >= MaxBatchRecords.
 func MaxBufferedRecords(n int) Option { return func(c *config) { c.maxBufferedRecords = n } }
 
 // MaxBufferedBytes bounds the bytes added and not yet settled: Add blocks
-// while the bound is reached. Default 3*Concurrency+2 batches of
-// MaxBatchBytes; must be >= MaxRecordBytes.
+// while the bound is reached. Default 16 MiB, or 3*Concurrency+2 batches of
+// MaxBatchBytes when Concurrency is set; with Pack, 1.5 MiB, or
+// Concurrency+2 requests of 512 KiB when Concurrency is set. Must be >=
+// MaxRecordBytes.
 func MaxBufferedBytes(n int64) Option { return func(c *config) { c.maxBufferedBytes = n } }
 
 var streamNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,64}$`)
@@ -260,29 +275,43 @@ func (c *config) finish() {
 	if c.maxBytesPerSecond > 0 {
 		c.maxBatchBytes = min(c.maxBatchBytes, max(MaxRecordBytes, int(c.maxBytesPerSecond)))
 	}
+	if c.packTarget > 0 {
+		// Small requests with Pack (see packBatchBytes); the rate limiter's
+		// burst, one batch, shrinks with them.
+		c.maxBatchBytes = min(c.maxBatchBytes, packBatchBytes)
+	}
 	// The buffer holds what the requests in flight carry and a little more
 	// in waiting batches: records up to the in-flight bound plus two
 	// batches, bytes up to 16 MiB (four full batches), more than any quota
 	// needs in flight at 200 ms, so that memory stays low whatever the input.
+	// With Pack, fixed bounds (see packBufferedRecords, packBufferedBytes).
 	inFlight := c.maxConcurrency
 	if c.concurrencySet {
 		inFlight = c.concurrency
 	}
-	c.bufferFollowsLimit = c.maxBufferedRecords == 0 && !c.concurrencySet
+	c.bufferFollowsLimit = c.maxBufferedRecords == 0 && !c.concurrencySet && c.packTarget == 0
 	if c.maxBufferedRecords == 0 {
-		perBatch := c.maxBatchRecords
-		if c.packTarget > 0 {
-			perBatch *= max(1, c.packTarget/64)
-		}
-		c.maxBufferedRecords = (inFlight + 2) * perBatch
-		if c.concurrencySet {
-			c.maxBufferedRecords = (3*inFlight + 2) * perBatch
+		switch {
+		case c.packTarget > 0:
+			// Packs gather many small records: see packBufferedRecords.
+			c.maxBufferedRecords = packBufferedRecords
+		case c.concurrencySet:
+			c.maxBufferedRecords = (3*inFlight + 2) * c.maxBatchRecords
+		default:
+			c.maxBufferedRecords = (inFlight + 2) * c.maxBatchRecords
 		}
 	}
 	if c.maxBufferedBytes == 0 {
-		c.maxBufferedBytes = 16 << 20
-		if c.concurrencySet {
+		switch {
+		case c.packTarget > 0 && c.concurrencySet:
+			// Requests in flight and two waiting, each of at most one pack.
+			c.maxBufferedBytes = int64(inFlight+2) * packBatchBytes
+		case c.packTarget > 0:
+			c.maxBufferedBytes = packBufferedBytes
+		case c.concurrencySet:
 			c.maxBufferedBytes = int64(3*inFlight+2) * int64(c.maxBatchBytes)
+		default:
+			c.maxBufferedBytes = 16 << 20
 		}
 	}
 	if c.logger == nil {

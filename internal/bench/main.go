@@ -55,6 +55,8 @@ type config struct {
 	records        int
 	scenarios      []string
 	bigMB          int
+	packMB         int
+	packQuotaBytes int64
 	quotaBytes     int64
 	quotaRecords   int
 	quotaRequests  int
@@ -86,6 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.records, "records", 1_000_000, "records sent by the throughput and pack scenarios")
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
 	fs.IntVar(&c.bigMB, "big-mb", 1024, "size in MiB of the memory scenario's input")
+	fs.IntVar(&c.packMB, "pack-mb", 1024, "pack scenario: size in MiB of the throttled run's input (~90-byte records; about 3.5 minutes per GiB at 5 MiB/s)")
+	fs.Int64Var(&c.packQuotaBytes, "pack-quota-bytes", 0, "pack scenario: emulator bytes/s quota of the throttled run (0: the emulator's default, 5 MiB/s)")
 	fs.Int64Var(&c.quotaBytes, "quota-bytes", 2*mib, "quota scenario: emulator bytes/s quota")
 	fs.IntVar(&c.quotaRecords, "quota-records", 100_000, "quota scenario: emulator records/s quota, high so that the bytes quota binds (if the emulator has the flag)")
 	fs.IntVar(&c.quotaRequests, "quota-requests", 2_000, "quota scenario: emulator requests/s quota (if the emulator has the flag)")
@@ -351,30 +355,6 @@ func (c *config) memory(ctx context.Context, log io.Writer) ([]result, error) {
 		{"memory", "records/s (wall)", fmt.Sprintf("%.0f", float64(r.Summary.Delivered)/r.Wall.Seconds()), "-", statusInfo},
 		{"memory", "peak RSS emulator", mibString(s.Emulator.PeakRSS), "-", statusInfo},
 		{"memory", "CPU put / emulator / wall", cpuString(r, s), "-", statusInfo},
-	}, nil
-}
-
-func (c *config) pack(ctx context.Context, log io.Writer) ([]result, error) {
-	in, err := c.input(c.records, log)
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.newSession(ctx, "pack", log, []string{"--quota", "none"}, "bench")
-	if err != nil {
-		return nil, err
-	}
-	r, err := runPut(ctx, c.bin, s.dir, s.emu.URL, "bench", in.path, c.putFlags("--pack"))
-	s.close()
-	if err != nil {
-		return nil, err
-	}
-	ratio := ratioOf(r.Summary.BilledBytes, r.Summary.BytesSent)
-	return []result{
-		{"pack", "billed / bytes sent", fmt.Sprintf("%.3f (%d / %d)", ratio, r.Summary.BilledBytes, r.Summary.BytesSent), fmt.Sprintf("<= %.2f", targetPackRatio), atMost(ratio, targetPackRatio)},
-		{"pack", "billed / input bytes", fmt.Sprintf("%.3f", ratioOf(r.Summary.BilledBytes, in.bytes)), "-", statusInfo},
-		{"pack", "Firehose records", fmt.Sprintf("%d for %d input records", r.Summary.FirehoseRecords, r.Summary.Read), "-", statusInfo},
-		{"pack", "records/s (wall)", fmt.Sprintf("%.0f", float64(r.Summary.Delivered)/r.Wall.Seconds()), "-", statusInfo},
-		{"pack", "delivered", fmt.Sprintf("%d of %d", r.Summary.Delivered, c.records), fmt.Sprintf("%d", c.records), atLeast(float64(r.Summary.Delivered), float64(c.records))},
 	}, nil
 }
 
