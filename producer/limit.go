@@ -268,7 +268,11 @@ func (l *limiter) succeeded() {
 	}
 	l.adRecords += steps * additiveStep(l.cutRecords, minAdaptiveRecordsStep, l.flooredRecords)
 	l.adBytes += steps * additiveStep(l.cutBytes, minAdaptiveBytesStep, l.flooredBytes)
-	if l.adRecords >= adaptiveRelease*l.cutRecords {
+	// Lifted once both limits have doubled: the one that binds may be
+	// either, and a limit held up by its floor (1,000 packed records/s cut
+	// at 50/s) would otherwise be lifted after one second, then every
+	// second a burst throttled.
+	if l.adRecords >= adaptiveRelease*l.cutRecords && l.adBytes >= adaptiveRelease*l.cutBytes {
 		l.adRecords, l.adBytes = 0, 0
 	}
 	l.applyLocked()
