@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 )
 
@@ -270,17 +271,21 @@ func (r *Reader) InputOffset() int64 { return r.counted.n.Load() }
 // Source names a record's position for messages: "FILE:LINE" for lines,
 // "FILE[INDEX] line LINE" for array elements (INDEX is 0-based).
 func (r *Reader) Source(p Position) string {
-	b := make([]byte, 0, len(r.name)+32)
-	b = append(b, r.name...)
+	// One allocation a record: the digits go through a stack buffer and the
+	// Builder's buffer becomes the string without a copy.
+	var digits [20]byte
+	var b strings.Builder
+	b.Grow(len(r.name) + 32)
+	b.WriteString(r.name)
 	if r.format == FormatJSON {
-		b = append(b, '[')
-		b = strconv.AppendInt(b, p.Seq-1, 10)
-		b = append(b, "] line "...)
+		b.WriteByte('[')
+		b.Write(strconv.AppendInt(digits[:0], p.Seq-1, 10))
+		b.WriteString("] line ")
 	} else {
-		b = append(b, ':')
+		b.WriteByte(':')
 	}
-	b = strconv.AppendInt(b, p.Line, 10)
-	return string(b)
+	b.Write(strconv.AppendInt(digits[:0], p.Line, 10))
+	return b.String()
 }
 
 // Next returns the next record, or io.EOF after the last one.
