@@ -165,6 +165,14 @@ func TestPutEndpointVanishesMidRun(t *testing.T) {
 	dlPath := filepath.Join(t.TempDir(), "dead.ndjson")
 	args := []string{"--endpoint-url", url, "--region", "us-east-1", "put", "--stream", stream,
 		"--dead-letter", dlPath, "--max-retry-time", "2s", input}
+	// The third PutRecordBatch is held for 2 s: the endpoint goes away while
+	// it is in flight, mid-run, however fast or loaded the machine (a poll
+	// for any request in flight could miss every 2 ms request of a run that
+	// then finished first).
+	if err := srv.Control(emulator.DelayNext("PutRecordBatch", 2, time.Millisecond),
+		emulator.DelayNext("PutRecordBatch", 1, 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	sending := when(t, "the put is sending", func() bool { return srv.Stats().RequestsInFlight > 0 })
 	go func() {
 		<-sending

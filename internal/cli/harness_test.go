@@ -210,10 +210,20 @@ var _ = fmt.Sprint
 // channel is closed anyway, so nothing waits for ever.
 func when(t *testing.T, what string, cond func() bool) <-chan struct{} {
 	t.Helper()
-	done := make(chan struct{})
+	done, stop := make(chan struct{}), make(chan struct{})
+	// A test that ends first stops the poll: an error after the end of a
+	// test panics.
+	stopped := make(chan struct{})
+	t.Cleanup(func() { close(stop); <-stopped })
 	go func() {
+		defer close(stopped)
 		defer close(done)
 		for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(5 * time.Millisecond) {
+			select {
+			case <-stop:
+				return
+			default:
+			}
 			if time.Now().After(deadline) {
 				t.Errorf("gave up waiting until %s", what)
 				return
