@@ -42,6 +42,13 @@ const (
 	// small.
 	minAdaptiveRecordsStep = 100
 	minAdaptiveBytesStep   = 100 * 1024
+	// cutSettle: a throttled request sent this soon after the first cut, or
+	// this little time since it, says too little to correct it (see
+	// secondLookLocked).
+	cutSettle = 100 * time.Millisecond
+	// secondLookShare: the first cut is corrected to this share of what
+	// the service accepted since.
+	secondLookShare = 0.95
 	// floorCuts is how many cuts in a row must want to go under the fixed
 	// floor before the limit may (see floorStreak).
 	floorCuts = 3
@@ -82,6 +89,8 @@ type limiter struct {
 	// flooredRecords and flooredBytes: the last cut wanted to go under the
 	// fixed floor (see floorBelow).
 	flooredRecords, flooredBytes bool
+	// secondLook: the first cut has been corrected (see secondLookLocked).
+	secondLook bool
 	// floorCutsRecords and floorCutsBytes count the cuts in a row that
 	// wanted to go under the fixed floor.
 	floorCutsRecords, floorCutsBytes int
@@ -213,6 +222,9 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.lastCut.IsZero() && (sentAt.Before(l.lastCut) || now.Sub(l.lastCut) < adaptiveInterval) {
+		if l.throttleCut == 1 && !l.secondLook && sentAt.Sub(l.lastCut) >= cutSettle {
+			return l.secondLookLocked(now)
+		}
 		return false
 	}
 	// The accepted rate approximates the quota; with nothing accepted (whole
@@ -240,6 +252,36 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 	l.adBytes = max(b*adaptiveDecrease, floorBelow(minAdaptiveBytes, l.flooredBytes, acceptedBytes))
 	l.lastCut, l.lastRaise = now, now
 	l.throttleCut++
+	l.applyLocked()
+	return true
+}
+
+// secondLookLocked corrects the first cut once. Before the first throttle
+// the service's token bucket still held its burst, so what it accepted over
+// the second before was what we sent, not its quota, and the first cut can
+// land above the quota: a request sent after it that still comes back
+// throttled says so. Once the bucket is empty, what the service accepted
+// since the first cut is the quota (or, on a shared stream, our share of
+// it), so the limit goes to secondLookShare of that, if lower. It happens
+// at most once, and never cuts below what the service takes from us, so a
+// producer that joins a busy stream keeps its share.
+func (l *limiter) secondLookLocked(now time.Time) bool {
+	records, bytes, span := l.taken.ratesSince(now, l.lastCut)
+	if span < cutSettle || records <= 0 {
+		return false
+	}
+	l.secondLook = true
+	lowered := false
+	if r := records * secondLookShare; l.adRecords > 0 && r < l.adRecords {
+		l.adRecords, lowered = max(r, floorBelow(minAdaptiveRecords, l.flooredRecords, records)), true
+	}
+	if b := bytes * secondLookShare; l.adBytes > 0 && b < l.adBytes {
+		l.adBytes, lowered = max(b, floorBelow(minAdaptiveBytes, l.flooredBytes, bytes)), true
+	}
+	if !lowered {
+		return false
+	}
+	l.lastCut, l.lastRaise = now, now
 	l.applyLocked()
 	return true
 }

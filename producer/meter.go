@@ -27,6 +27,26 @@ func (m *meter) add(now time.Time, records, bytes int) {
 	m.bytes[i] += float64(bytes)
 }
 
+// ratesSince returns records/s and bytes/s over the whole buckets after
+// the one holding since, up to now (at most the last second), and the time
+// they span.
+func (m *meter) ratesSince(now, since time.Time) (records, bytes float64, span time.Duration) {
+	slot := now.UnixNano() / int64(meterBucket)
+	first := max(since.UnixNano()/int64(meterBucket)+1, slot-meterBuckets+1)
+	if first > slot {
+		return 0, 0, 0
+	}
+	for i := range meterBuckets {
+		if s := m.slots[i]; s >= first && s <= slot {
+			records += m.records[i]
+			bytes += m.bytes[i]
+		}
+	}
+	span = now.Sub(time.Unix(0, first*int64(meterBucket)))
+	secs := span.Seconds()
+	return records / secs, bytes / secs, span
+}
+
 // rates returns records/s and bytes/s over the last second.
 func (m *meter) rates(now time.Time) (records, bytes float64) {
 	slot := now.UnixNano() / int64(meterBucket)
