@@ -256,3 +256,48 @@ func TestAdaptiveBelowOneBatchPerSecond(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstCutCorrectedOnce: while the service's bucket held its burst it
+// accepted all we sent, so the first cut (70% of that) can sit above the
+// quota. A request sent after it that still comes back throttled sets the
+// limit to 95% of what the service accepted since the cut, once.
+func TestFirstCutCorrectedOnce(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(config{maxBatchRecords: 500, maxBatchBytes: MaxBatchBytesLimit, adaptive: true})
+		// 20,000 records/s sent and accepted (the burst) for a second.
+		for range 10 {
+			l.accepted(2000, 200_000)
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !l.throttled(time.Now()) {
+			t.Fatal("first throttle did not cut")
+		}
+		first, _ := l.limits()
+		// The bucket is empty: the service takes 10,000/s.
+		time.Sleep(50 * time.Millisecond)
+		early := time.Now()
+		for range 5 {
+			time.Sleep(100 * time.Millisecond)
+			l.accepted(1000, 100_000)
+		}
+		if l.throttled(early) {
+			t.Error("a request sent 50 ms after the cut corrected it")
+		}
+		if !l.throttled(time.Now().Add(-10 * time.Millisecond)) {
+			t.Fatal("a request sent well after the first cut did not correct it")
+		}
+		r, b := l.limits()
+		t.Logf("first cut %v records/s, corrected to %v records/s, %v B/s", first, r, b)
+		// 70% of the 18,000-20,000 of the sliding second, then 95% of the
+		// 10,000/s since (measured over whole 100 ms buckets: up to 11,111).
+		if first < 12_000 || r < 9000 || r > 10_600 || b < 900_000 || b > 1_060_000 {
+			t.Errorf("first cut %v, corrected %v records/s %v B/s; want 12,600-14,000 then 9,500-10,560 and 950,000-1,056,000", first, r, b)
+		}
+		// Once only: later throttling within the second does not cut again.
+		time.Sleep(200 * time.Millisecond)
+		if l.throttled(time.Now().Add(-10 * time.Millisecond)) {
+			t.Error("corrected twice")
+		}
+	})
+}
