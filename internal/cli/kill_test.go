@@ -451,11 +451,11 @@ func TestKillGracefulSignalThenResume(t *testing.T) {
 		sig      syscall.Signal
 		wantCode int
 		records  int
-		after    time.Duration
+		after    int // records stored when the signal comes
 	}{
-		{name: "SIGTERM", sig: syscall.SIGTERM, wantCode: 143, records: 300_000, after: 2500 * time.Millisecond},
-		{name: "SIGHUP", sig: syscall.SIGHUP, wantCode: 129, records: 60_000, after: 1500 * time.Millisecond},
-		{name: "SIGINT", sig: syscall.SIGINT, wantCode: 130, records: 60_000, after: 1500 * time.Millisecond},
+		{name: "SIGTERM", sig: syscall.SIGTERM, wantCode: 143, records: 300_000, after: 25_000},
+		{name: "SIGHUP", sig: syscall.SIGHUP, wantCode: 129, records: 60_000, after: 15_000},
+		{name: "SIGINT", sig: syscall.SIGINT, wantCode: 130, records: 60_000, after: 15_000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -470,11 +470,9 @@ func TestKillGracefulSignalThenResume(t *testing.T) {
 			args := sendArgs(proxy.url, stream, "--dead-letter", dlPath, input)
 
 			p := startFirehose(t, dir, nil, nil, args...)
-			started := time.Now()
-			// The moment of the signal is the scenario, once something is
-			// delivered (a loaded machine may start the binary slowly).
-			waitDelivered(t, held, 1, p)
-			time.Sleep(time.Until(started.Add(tc.after)))
+			// The signal comes mid-run, once tc.after records are stored,
+			// however slowly a loaded machine starts the binary.
+			waitDelivered(t, held, tc.after, p)
 			signalled := time.Now()
 			p.signal(t, tc.sig)
 			if code := p.wait(t, time.Minute); code != tc.wantCode {
@@ -494,7 +492,7 @@ func TestKillGracefulSignalThenResume(t *testing.T) {
 			if sum.CheckpointPath == "" {
 				t.Errorf("the summary names no checkpoint\n%s", p.output())
 			}
-			t.Logf("%s after %s: exit in %s, delivered %d of %d, unsent %d, dead-lettered %d",
+			t.Logf("%s after %d records: exit in %s, delivered %d of %d, unsent %d, dead-lettered %d",
 				tc.name, tc.after, p.exited.Sub(signalled).Round(time.Millisecond), len(first), tc.records, sum.Unsent, sum.DeadLettered)
 
 			proxy.switchTo(t, fast.url)
@@ -775,7 +773,7 @@ func TestKillStdinFastWriter(t *testing.T) {
 	_ = r.Close() // the child holds the read end
 	written := pipeWriter(w, records, -1, nil)
 
-	time.Sleep(1500 * time.Millisecond) // the moment of the signal is the scenario
+	waitDelivered(t, emu, 15_000, p) // mid-run, with the pipe full behind it
 	p.signal(t, syscall.SIGTERM)
 	if code := p.wait(t, 30*time.Second); code != 143 {
 		t.Fatalf("exit %d, want 143\n%s", code, p.output())
@@ -1016,7 +1014,7 @@ func TestKillBigFile(t *testing.T) {
 	emu := startKillEmulator(t, stream)
 	dlPath := filepath.Join(dir, "dead.ndjson")
 	p := startFirehose(t, dir, nil, nil, sendArgs(emu.url, stream, "--dead-letter", dlPath, "--shutdown-timeout", "5s", input)...)
-	time.Sleep(2 * time.Second) // the moment of the signal is the scenario
+	waitDelivered(t, emu, 100_000, p) // mid-run: 1% of the file
 	signalled := time.Now()
 	p.signal(t, syscall.SIGTERM)
 	if code := p.wait(t, time.Minute); code != 143 {
