@@ -166,12 +166,10 @@ func Adaptive(on bool) Option { return func(c *config) { c.adaptive = on } }
 // is the dead-letter record type.)
 func DeadLetterTo(sink DeadLetterSink) Option { return func(c *config) { c.sink = sink } }
 
-// Logger sets the logger. Default: discard. Each successful API call is
-// logged at debug (PutRecord: seq, bytes, latency, attempt; PutRecordBatch:
-// records, failed, bytes, latency, attempt), since a bulk send makes
-// thousands of calls a second; retries and throttling at info, dead letters
-// at warn. Record data is never logged. A CallHook (see Hooks) sees every
-// call, to log or measure it otherwise.
+// Logger sets the logger. Default: discard. Retries, whole-request failures
+// and throttling are logged at info, dead letters at warn; record data is
+// never logged. A line per API call (a bulk send makes thousands a second)
+// is a CallHook's to write, at the level the caller wants (see Hooks).
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // ShutdownTimeout bounds how long requests in flight may run after the

@@ -64,10 +64,6 @@ func (p *Producer) PutRecord(ctx context.Context, rec Record) (string, error) {
 			p.stats.putRecordCalls.Add(1)
 			p.settleDelivered(&delivery{entries: []*entry{ent}, ids: []string{deref(out.RecordId)}})
 			p.limiter.succeeded()
-			if p.log.Enabled(ctx, slog.LevelDebug) {
-				p.log.LogAttrs(ctx, slog.LevelDebug, "PutRecord", slog.Int64("seq", rec.Seq),
-					slog.Int("bytes", len(ent.data)), slog.Duration("latency", latency), slog.Int("attempt", ent.attempts))
-			}
 			p.called(CallInfo{API: apiPutRecord, Seq: rec.Seq, Records: 1, Bytes: len(ent.data), Attempt: ent.attempts, Latency: latency})
 			return deref(out.RecordId), nil
 		}

@@ -120,11 +120,6 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 	} else {
 		p.limiter.succeeded()
 	}
-	if p.log.Enabled(p.runCtx, slog.LevelDebug) {
-		p.log.LogAttrs(p.runCtx, slog.LevelDebug, "PutRecordBatch",
-			slog.Int("records", len(entries)), slog.Int("failed", len(failed)), slog.Int("bytes", bt.bytes),
-			slog.Duration("latency", latency), slog.Int("attempt", entries[0].attempts))
-	}
 	p.called(CallInfo{API: apiPutRecordBatch, Records: len(entries), Failed: len(failed), Throttled: throttled,
 		Bytes: bt.bytes, Attempt: entries[0].attempts, Latency: latency})
 	if len(failed) > 0 {

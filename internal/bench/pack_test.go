@@ -12,20 +12,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
 	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/logging"
 	"github.com/firehose-tools/firehose/internal/testutil/backend"
 	"github.com/firehose-tools/firehose/producer"
 )
 
 // TestParseCallLogReadsWhatTheProducerLogs runs a packing producer against
-// the in-process emulator with a small quota, so that it throttles, and
-// checks the sums read from its debug log against its own counters.
+// the in-process emulator with a small quota, so that it throttles, with
+// the put command's call log, and checks the sums read from its debug log
+// against its own counters.
 func TestParseCallLogReadsWhatTheProducerLogs(t *testing.T) {
 	const stream = "calls"
 	endpoint, _ := backend.StartEmulator(t, stream, emulator.Quotas(emulator.QuotaConfig{BytesPerSecond: 1 << 20}))
 	var logBuf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p, err := producer.New(firehose.NewFromConfig(backend.AWSConfig(endpoint)), stream,
-		producer.Pack(producer.DefaultPackTarget), producer.Logger(logger))
+		producer.Pack(producer.DefaultPackTarget), producer.Logger(logger),
+		producer.Hooks(logging.CallLog{Log: logger, Level: slog.LevelDebug})) // the put command's call lines
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"syscall"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/checkpoint"
+	"github.com/firehose-tools/firehose/internal/logging"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
 	"github.com/firehose-tools/firehose/records"
@@ -29,7 +31,10 @@ type sendSpec struct {
 	replay          bool
 	includeRejected bool
 	extra           []producer.Option
-	awsOptions      *awsconf.Options // nil: the global flags'
+	// callLevel is the level of the line logged per API call: debug for
+	// put and replay, info for the scenario off a terminal.
+	callLevel  slog.Level
+	awsOptions *awsconf.Options // nil: the global flags'
 	// quietSummary leaves the summary to the caller (the scenario's
 	// --output json prints it with the metrics in one document).
 	quietSummary bool
@@ -95,7 +100,11 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		r.closeInput()
 		return nil, usageErrorf("--dead-letter %s: %w", spec.deadLetter, errors.Unwrap(err))
 	}
-	extra := append([]producer.Option{producer.OnResult(r.settled), producer.Hooks(&r.latency)}, spec.extra...)
+	calls := logging.CallLog{Log: logging.Discard(), Level: spec.callLevel}
+	if g.logger != nil {
+		calls.Log = g.logger.With(slog.String("stream", spec.opts.Stream)) // as the producer's own lines
+	}
+	extra := append([]producer.Option{producer.OnResult(r.settled), producer.Hooks(&r.latency, calls)}, spec.extra...)
 	if r.async == nil && !spec.opts.LingerSet {
 		// A file is read as fast as batches go: every batch is full but the
 		// last, which goes at the end of input.

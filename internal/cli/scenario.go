@@ -184,7 +184,7 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 		opts:       opts.send,
 		input:      dataPath,
 		deadLetter: opts.send.deadLetterPath(dataPath),
-		extra:      g.callLogOptions(opts.send.Stream),
+		callLevel:  g.scenarioCallLevel(),
 		awsOptions: &awsOpts,
 		// The scenario prints its summary itself: in its story on stdout,
 		// or with --output json in one document with the metrics.
@@ -390,60 +390,13 @@ func countFiles(dir string, since time.Time) (files int, size int64) {
 	return files, size
 }
 
-// callLogOptions make the scenario log every successful API call at info,
-// as it asks; the producer logs them at debug, as suits a bulk put. On a
-// terminal the live area shows the calls' progress, so the call lines stay
-// at debug there and the steps stay readable (--log-level debug shows them).
-// At info, the producer's own debug line for each call is dropped so that
-// --log-level debug does not show it twice.
-func (g *globalOptions) callLogOptions(stream string) []producer.Option {
-	if g.logger == nil || ui.IsTerminal(g.console) && !strings.EqualFold(g.LogFormat, "json") {
-		return nil
+// scenarioCallLevel is the level of the scenario's line per API call: info,
+// as the scenario asks, off a terminal; on a terminal the live area shows
+// the calls' progress, so the lines stay at debug there and the steps stay
+// readable (--log-level debug shows them).
+func (g *globalOptions) scenarioCallLevel() slog.Level {
+	if ui.IsTerminal(g.console) && !strings.EqualFold(g.LogFormat, "json") {
+		return slog.LevelDebug
 	}
-	return []producer.Option{
-		producer.Logger(slog.New(withoutCallLines{g.logger.Handler()})),
-		producer.Hooks(callLog{log: g.logger.With(slog.String("stream", stream)), level: slog.LevelInfo}),
-	}
-}
-
-// callLog is a producer.CallHook that logs each successful API call at
-// level, with the attributes of the producer's own debug line (log holds
-// the stream, as the producer's logger does).
-type callLog struct {
-	log   *slog.Logger
-	level slog.Level
-}
-
-func (c callLog) OnCall(info producer.CallInfo) {
-	ctx := context.Background()
-	if info.Err != nil || !c.log.Enabled(ctx, c.level) {
-		return
-	}
-	if info.API == "PutRecord" {
-		c.log.LogAttrs(ctx, c.level, info.API, slog.Int64("seq", info.Seq),
-			slog.Int("bytes", info.Bytes), slog.Duration("latency", info.Latency), slog.Int("attempt", info.Attempt))
-		return
-	}
-	c.log.LogAttrs(ctx, c.level, info.API,
-		slog.Int("records", info.Records), slog.Int("failed", info.Failed), slog.Int("bytes", info.Bytes),
-		slog.Duration("latency", info.Latency), slog.Int("attempt", info.Attempt))
-}
-
-// withoutCallLines is a slog.Handler that drops the producer's debug line
-// per API call, which callLog logs at info instead.
-type withoutCallLines struct{ slog.Handler }
-
-func (h withoutCallLines) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level == slog.LevelDebug && (r.Message == "PutRecord" || r.Message == "PutRecordBatch") {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-func (h withoutCallLines) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return withoutCallLines{h.Handler.WithAttrs(attrs)}
-}
-
-func (h withoutCallLines) WithGroup(name string) slog.Handler {
-	return withoutCallLines{h.Handler.WithGroup(name)}
+	return slog.LevelInfo
 }
