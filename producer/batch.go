@@ -42,8 +42,11 @@ type batch struct {
 // service counts it.
 type batchBuilder struct {
 	maxRecords, maxBytes int
-	limit                *limiter // caps batches to one second of the adaptive rate; nil: none
+	limit                *limiter // caps batches to the rate (see limiter.batchCap); nil: none
 	cur                  *batch
+	// capRecords and capBytes are the limits of cur, taken from the rate
+	// when it started: a change of rate applies from the next batch.
+	capRecords, capBytes int
 }
 
 func newBatchBuilder(maxRecords, maxBytes int, limit *limiter) batchBuilder {
@@ -57,14 +60,14 @@ func (b *batchBuilder) fits(size int) bool {
 	if b.cur == nil {
 		return size <= b.maxBytes
 	}
-	maxRecords, maxBytes := b.limit.batchCap(b.maxRecords, b.maxBytes)
-	return len(b.cur.entries) < maxRecords && b.cur.bytes+size <= maxBytes
+	return len(b.cur.entries) < b.capRecords && b.cur.bytes+size <= b.capBytes
 }
 
 // add appends e; the caller checked fits (or the batch is empty).
 func (b *batchBuilder) add(e entry) {
 	if b.cur == nil {
 		b.cur = &batch{entries: getEntries(b.maxRecords)}
+		b.capRecords, b.capBytes = b.limit.batchCap(b.maxRecords, b.maxBytes)
 	}
 	b.cur.entries = append(b.cur.entries, e)
 	b.cur.bytes += len(e.data)
@@ -72,11 +75,7 @@ func (b *batchBuilder) add(e entry) {
 
 // full reports whether no further entry can join.
 func (b *batchBuilder) full() bool {
-	if b.cur == nil {
-		return false
-	}
-	maxRecords, maxBytes := b.limit.batchCap(b.maxRecords, b.maxBytes)
-	return len(b.cur.entries) >= maxRecords || b.cur.bytes >= maxBytes
+	return b.cur != nil && (len(b.cur.entries) >= b.capRecords || b.cur.bytes >= b.capBytes)
 }
 
 func (b *batchBuilder) empty() bool { return b.cur == nil || len(b.cur.entries) == 0 }

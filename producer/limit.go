@@ -50,7 +50,7 @@ const (
 	// the service accepted since.
 	secondLookShare = 0.95
 	// floorCuts is how many cuts in a row must want to go under the fixed
-	// floor before the limit may (see floorStreak).
+	// floor before the limit may (see floored).
 	floorCuts = 3
 	// tinyStepShare bounds the additive step under the fixed floors (see
 	// additiveStep).
@@ -86,14 +86,11 @@ type limiter struct {
 	lastRaise   time.Time
 	sent, taken meter // records and bytes sent, and accepted by the service
 	throttleCut int64 // number of cuts, for tests and logs
-	// flooredRecords and flooredBytes: the last cut wanted to go under the
-	// fixed floor (see floorBelow).
-	flooredRecords, flooredBytes bool
 	// secondLook: the first cut has been corrected (see secondLookLocked).
 	secondLook bool
-	// floorCutsRecords and floorCutsBytes count the cuts in a row that
-	// wanted to go under the fixed floor.
-	floorCutsRecords, floorCutsBytes int
+	// underRecords and underBytes count the cuts in a row that wanted to
+	// go under the fixed floor (see floored).
+	underRecords, underBytes int
 	// changed is closed (and replaced) whenever the adaptive limits are
 	// set, so workers parked in take can follow a raise or a lift.
 	changed chan struct{}
@@ -246,10 +243,10 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 		return false // nothing observed yet; the back-off alone slows us
 	}
 	l.cutRecords, l.cutBytes = r, b
-	l.flooredRecords = floorStreak(l.flooredRecords, &l.floorCutsRecords, r*adaptiveDecrease < minAdaptiveRecords)
-	l.flooredBytes = floorStreak(l.flooredBytes, &l.floorCutsBytes, b*adaptiveDecrease < minAdaptiveBytes)
-	l.adRecords = max(r*adaptiveDecrease, floorBelow(minAdaptiveRecords, l.flooredRecords, acceptedRecords))
-	l.adBytes = max(b*adaptiveDecrease, floorBelow(minAdaptiveBytes, l.flooredBytes, acceptedBytes))
+	countUnder(&l.underRecords, r*adaptiveDecrease < minAdaptiveRecords)
+	countUnder(&l.underBytes, b*adaptiveDecrease < minAdaptiveBytes)
+	l.adRecords = max(r*adaptiveDecrease, floorBelow(minAdaptiveRecords, floored(l.underRecords), acceptedRecords))
+	l.adBytes = max(b*adaptiveDecrease, floorBelow(minAdaptiveBytes, floored(l.underBytes), acceptedBytes))
 	l.lastCut, l.lastRaise = now, now
 	l.throttleCut++
 	l.applyLocked()
@@ -273,10 +270,10 @@ func (l *limiter) secondLookLocked(now time.Time) bool {
 	l.secondLook = true
 	lowered := false
 	if r := records * secondLookShare; l.adRecords > 0 && r < l.adRecords {
-		l.adRecords, lowered = max(r, floorBelow(minAdaptiveRecords, l.flooredRecords, records)), true
+		l.adRecords, lowered = max(r, floorBelow(minAdaptiveRecords, floored(l.underRecords), records)), true
 	}
 	if b := bytes * secondLookShare; l.adBytes > 0 && b < l.adBytes {
-		l.adBytes, lowered = max(b, floorBelow(minAdaptiveBytes, l.flooredBytes, bytes)), true
+		l.adBytes, lowered = max(b, floorBelow(minAdaptiveBytes, floored(l.underBytes), bytes)), true
 	}
 	if !lowered {
 		return false
@@ -308,8 +305,8 @@ func (l *limiter) succeeded() {
 	if sentRecords < inUseShare*l.adRecords && sentBytes < inUseShare*l.adBytes {
 		return
 	}
-	l.adRecords += steps * additiveStep(l.cutRecords, minAdaptiveRecordsStep, l.flooredRecords)
-	l.adBytes += steps * additiveStep(l.cutBytes, minAdaptiveBytesStep, l.flooredBytes)
+	l.adRecords += steps * additiveStep(l.cutRecords, minAdaptiveRecordsStep, floored(l.underRecords))
+	l.adBytes += steps * additiveStep(l.cutBytes, minAdaptiveBytesStep, floored(l.underBytes))
 	// Lifted once both limits have doubled: the one that binds may be
 	// either, and a limit held up by its floor (1,000 packed records/s cut
 	// at 50/s) would otherwise be lifted after one second, then every
@@ -371,19 +368,21 @@ func additiveStep(cut, minStep float64, floored bool) float64 {
 	return max(adaptiveIncrease*cut, minStep)
 }
 
-// floorStreak reports whether the quota is below the fixed floor: the last
+// countUnder counts a cut that wanted to go under the fixed floor, or
+// restarts the count.
+func countUnder(n *int, under bool) {
+	if under {
+		*n++
+	} else {
+		*n = 0
+	}
+}
+
+// floored reports whether the quota is below the fixed floor: the last
 // floorCuts cuts in a row all wanted to go under it. One or two such cuts
 // can be a producer's unlucky seconds on a shared stream; a quota below the
-// floor shows at every cut. Once below, it stays so while cuts still want
-// to go lower or stay there.
-func floorStreak(was bool, streak *int, under bool) bool {
-	if !under {
-		*streak = 0
-		return false
-	}
-	*streak++
-	return was || *streak >= floorCuts
-}
+// floor shows at every cut.
+func floored(under int) bool { return under >= floorCuts }
 
 func effective(static, adaptive float64) float64 {
 	switch {

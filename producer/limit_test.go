@@ -248,7 +248,7 @@ func TestAdaptiveBelowOneBatchPerSecond(t *testing.T) {
 				}
 				// Most throttling is the start: the batches built and sent
 				// before the first answer, then two seconds at the floor
-				// (see floorStreak); fewer than one throttle a record.
+				// (see floored); fewer than one throttle a record.
 				if st.ThrottledRecords >= int64(n) {
 					t.Errorf("%d records throttled for %d records", st.ThrottledRecords, n)
 				}
