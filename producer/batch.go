@@ -191,7 +191,7 @@ func getEntries(n int) []entry {
 // entry has been settled or copied (retries are requeued by value, a
 // delivery's pointers are dropped once settled), so nothing refers to it.
 func putEntries(s []entry) {
-	clear(s[:cap(s)])
+	clear(s) // past len it is still zero: fresh, or cleared when last put
 	s = s[:0]
 	entryArrays.Put(&s)
 }
