@@ -196,6 +196,10 @@ func TestConcurrencyFairShares(t *testing.T) {
 		{name: "two at 5 MiB/s, 100ms", startAt: []time.Duration{0, 5 * time.Second}, quota: 5 * simMiB, latency: 100 * time.Millisecond},
 		{name: "four at 2 MiB/s, 20ms", startAt: []time.Duration{0, 2 * time.Second, 4 * time.Second, 6 * time.Second}, quota: 2 * simMiB, latency: 20 * time.Millisecond},
 		{name: "four at 5 MiB/s, 100ms", startAt: []time.Duration{0, 2 * time.Second, 4 * time.Second, 6 * time.Second}, quota: 5 * simMiB, latency: 100 * time.Millisecond},
+		// All at once: the first to get requests in takes most of the
+		// service's burst, and its first cut keeps that lead; equal raises
+		// must take it back.
+		{name: "four at once at 2 MiB/s, 20ms", startAt: []time.Duration{0, 0, 0, 0}, quota: 2 * simMiB, latency: 20 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,7 +224,11 @@ func TestConcurrencyFairShares(t *testing.T) {
 				report := fmt.Sprintf("shares %.2f MiB/s, Jain %.3f, total %.2f MiB/s, mean throttled %.2f%%; last limits %s",
 					shares, jainIndex(shares), total/simMiB, 100*throttled/sent, strings.Join(last, " "))
 				t.Log(report)
-				if jainIndex(shares) < 0.9 {
+				// Jain 0.95: with raises in proportion to each one's
+				// share these runs gave 0.91-0.95 (the records/s limit's
+				// step held the bytes/s one back); with equal raises,
+				// 0.97-1.
+				if jainIndex(shares) < 0.95 {
 					t.Errorf("unfair: %s", report)
 				}
 				if total < 0.9*tt.quota {

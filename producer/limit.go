@@ -22,7 +22,11 @@ const (
 	adaptiveInterval = time.Second
 	// adaptiveRelease: once the adaptive limit has grown to this multiple of
 	// the rate at the last cut without throttling, it is lifted altogether.
-	adaptiveRelease = 2.0
+	// Four, not two: a producer with a small share of a shared stream grows
+	// by the same absolute step as the others (see recordsMinStep), so its
+	// limit doubles within seconds while the stream is still short of
+	// throttling; lifted, it would send at full speed into the next cut.
+	adaptiveRelease = 4.0
 	// minAdaptiveRecords and minAdaptiveBytes floor the adaptive limits
 	// against a short burst of throttling (whole requests refused, a moment
 	// of contention): one bad second must not cut the rate to a crawl. The
@@ -58,6 +62,10 @@ const (
 	// batchesPerSecond: a batch carries at most this fraction of one
 	// second of the adaptive limits (see batchCap).
 	batchesPerSecond = 4
+	// quotaBytesPerRecord is the ratio of the DirectPut bytes/s quota to
+	// the records/s quota, the same in every tier (5 MiB/s to 500,000
+	// records/s, 1 MiB/s to 100,000; raised quotas scale together).
+	quotaBytesPerRecord = 5 * 1024 * 1024 / 500_000.0
 	// inUseShare: the adaptive limits are raised only while the sender
 	// sends at least this share of them (see succeeded).
 	inUseShare = 0.8
@@ -144,12 +152,14 @@ func (l *limiter) wait(ctx context.Context, records, bytes int) error {
 // take is lim.WaitN(ctx, n) for the records and bytes buckets, whose rate
 // the adaptive control changes while workers wait. A reservation keeps its
 // place in line (FIFO, so a big batch is not starved by small ones), but a
-// waiter whose turn was scheduled at a lower rate would stay parked on that
-// schedule after the rate is raised or lifted: after a cut to the floor
-// with many workers waiting, that is many seconds of idle time while the
-// quota is free. So when the rate rises, the rest of the wait shrinks in
-// proportion (the queue ahead drains that much faster), and ends at once
-// when the limit is lifted. A cut leaves reserved turns as they are.
+// waiter keeps the schedule of the rate it reserved at, so when the rate
+// changes the rest of the wait scales by old rate / new rate: the queue
+// ahead drains at the new rate. Without it, a raise after a cut to the
+// floor left many workers idle for seconds while the quota was free, and a
+// cut let every worker parked on the old schedule (up to the in-flight
+// limit of them) go out at the rate that had just been throttled: at
+// loopback, a dozen requests more in each cut, most of them throttled
+// again. A lift ends the wait at once.
 func (l *limiter) take(ctx context.Context, lim *rate.Limiter, n int) error {
 	l.mu.Lock()
 	now := time.Now()
@@ -179,7 +189,7 @@ func (l *limiter) take(ctx context.Context, lim *rate.Limiter, n int) error {
 			newRate := lim.Limit()
 			changed = l.changed
 			l.mu.Unlock()
-			if newRate <= rateAt {
+			if newRate == rateAt {
 				continue
 			}
 			if newRate == rate.Inf {
@@ -305,7 +315,7 @@ func (l *limiter) succeeded() {
 	if sentRecords < inUseShare*l.adRecords && sentBytes < inUseShare*l.adBytes {
 		return
 	}
-	l.adRecords += steps * additiveStep(l.cutRecords, minAdaptiveRecordsStep, floored(l.underRecords))
+	l.adRecords += steps * additiveStep(l.cutRecords, recordsMinStep(l.cutRecords, l.cutBytes), floored(l.underRecords))
 	l.adBytes += steps * additiveStep(l.cutBytes, minAdaptiveBytesStep, floored(l.underBytes))
 	// Lifted once both limits have doubled: the one that binds may be
 	// either, and a limit held up by its floor (1,000 packed records/s cut
@@ -366,6 +376,26 @@ func additiveStep(cut, minStep float64, floored bool) float64 {
 		minStep = min(minStep, tinyStepShare*cut)
 	}
 	return max(adaptiveIncrease*cut, minStep)
+}
+
+// recordsMinStep is the smallest raise of the records/s limit: at least
+// minAdaptiveRecordsStep, and at least minAdaptiveBytesStep's worth of
+// records of the mean size at the cut. Both limits are cut by the same
+// factor, so whichever grows slower holds the other back: with 200-byte
+// records a step of 100 records/s is 20 KB/s, a fifth of the bytes step,
+// and four producers sharing a 2 MiB/s stream took ten seconds to take
+// back a cut and grew in proportion to their shares (the 5% part), which
+// kept an unequal start unequal. With the bytes step's worth, the binding
+// limit, usually bytes/s, grows by the same absolute amount for every
+// producer, as TCP's flows grow by one segment per round trip.
+//
+// Records smaller than quotaBytesPerRecord reach the records/s quota first:
+// there records/s is the binding limit and keeps its own step.
+func recordsMinStep(cutRecords, cutBytes float64) float64 {
+	if cutRecords <= 0 || cutBytes < quotaBytesPerRecord*cutRecords {
+		return minAdaptiveRecordsStep
+	}
+	return max(minAdaptiveRecordsStep, minAdaptiveBytesStep*cutRecords/cutBytes)
 }
 
 // countUnder counts a cut that wanted to go under the fixed floor, or

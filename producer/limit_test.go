@@ -128,23 +128,30 @@ func TestAdaptiveAIMD(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
-		// Additive increase: +5% of the cut rate per second in use without
-		// throttling.
-		r, _ = l.limits()
+		// Additive increase per second in use without throttling: bytes/s
+		// by 5% of the cut rate or minAdaptiveBytesStep, whichever is more
+		// (here 100 KiB/s); records/s by as many 100-byte records, so that
+		// it does not hold the bytes/s limit back (1,024 records/s, more
+		// than 5% of 9,000-10,000).
+		r, b = l.limits()
 		sendAtLimit()
 		l.succeeded()
-		r2, _ := l.limits()
-		if d := r2 - r; d < 0.05*9000 || d > 0.05*10000 {
-			t.Errorf("after 1 s the limit rose by %v, want 5%% of the cut rate", d)
+		r2, b2 := l.limits()
+		if d := r2 - r; d != minAdaptiveBytesStep/100 {
+			t.Errorf("after 1 s the records/s limit rose by %v, want %v", d, minAdaptiveBytesStep/100)
 		}
-		// After 30 s in use without throttling the adaptive limit is lifted
+		if d := b2 - b; d != minAdaptiveBytesStep {
+			t.Errorf("after 1 s the bytes/s limit rose by %v, want %v", d, minAdaptiveBytesStep)
+		}
+		// After a minute in use without throttling the adaptive limit has
+		// grown past adaptiveRelease times the cut and is lifted
 		// altogether.
-		for range 30 {
+		for range 60 {
 			sendAtLimit()
 			l.succeeded()
 		}
 		if r3, b3 := l.limits(); r3 != 0 || b3 != 0 {
-			t.Errorf("limits after 30 s without throttling = %v, %v; want lifted", r3, b3)
+			t.Errorf("limits after a minute without throttling = %v, %v; want lifted", r3, b3)
 		}
 	})
 }

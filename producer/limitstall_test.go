@@ -20,23 +20,26 @@ func cutToFloor(t *testing.T, l *limiter) {
 	}
 }
 
-// TestLimiterWaitersFollowRateChanges: workers parked in the limiter must
-// not stay parked on a schedule made at an older, lower rate once the rate
-// is raised or lifted. Sixteen workers each wait for a 500-record batch at
-// the 1,000 records/s floor: on that schedule the last goes after 7.5 s.
+// TestLimiterWaitersFollowRateChanges: workers parked in the limiter follow
+// a change of the rate: they must not stay parked on a schedule made at an
+// older, lower rate once the rate is raised or lifted, nor go out on the
+// schedule of a rate just cut (the rate that was throttled). Sixteen
+// workers each wait for a 500-record batch at the 1,000 records/s floor:
+// on that schedule the last goes after 7.5 s.
 func TestLimiterWaitersFollowRateChanges(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
 		newLimit float64 // adaptive records/s set after 1 s; 0 lifts the limit
+		minWait  time.Duration
 		maxWait  time.Duration
 	}{
 		// After 1 s the remaining 6.5 s of queue drains at once.
-		{name: "lifted", newLimit: 0, maxWait: 1100 * time.Millisecond},
+		{name: "lifted", newLimit: 0, minWait: time.Second, maxWait: 1100 * time.Millisecond},
 		// Doubled: the remaining 6.5 s drains in 3.25 s.
-		{name: "doubled", newLimit: 2 * minAdaptiveRecords, maxWait: 4300 * time.Millisecond},
-		// Cut further: reserved turns keep their schedule, no one waits longer.
-		{name: "cut", newLimit: minAdaptiveRecords / 2, maxWait: 7600 * time.Millisecond},
+		{name: "doubled", newLimit: 2 * minAdaptiveRecords, minWait: 4 * time.Second, maxWait: 4300 * time.Millisecond},
+		// Halved: the remaining 6.5 s takes 13 s.
+		{name: "cut", newLimit: minAdaptiveRecords / 2, minWait: 13500 * time.Millisecond, maxWait: 14100 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,8 +70,8 @@ func TestLimiterWaitersFollowRateChanges(t *testing.T) {
 				l.applyLocked()
 				l.mu.Unlock()
 				wg.Wait()
-				if last > tc.maxWait || last < time.Second {
-					t.Errorf("the last worker waited %v, want 1s..%v", last, tc.maxWait)
+				if last > tc.maxWait || last < tc.minWait {
+					t.Errorf("the last worker waited %v, want %v..%v", last, tc.minWait, tc.maxWait)
 				}
 			})
 		})
