@@ -19,8 +19,8 @@ func TestStaticLimits(t *testing.T) {
 		records     int
 		wantSeconds float64
 	}{
-		// 5,000 records at 1,000/s: one batch of burst, then 4.9 s.
-		{name: "records per second", opts: []Option{MaxRecordsPerSecond(1000), MaxBatchRecords(100)}, records: 5000, wantSeconds: 4.9},
+		// 5,000 records at 1,000/s: 5 s (the bucket starts empty).
+		{name: "records per second", opts: []Option{MaxRecordsPerSecond(1000), MaxBatchRecords(100)}, records: 5000, wantSeconds: 5},
 		// 5,000 records of 9 bytes + newline (the "r" data is padded) = 50,000 bytes at 5,000 B/s.
 		{name: "requests per second", opts: []Option{MaxRequestsPerSecond(10), MaxBatchRecords(100)}, records: 5000, wantSeconds: 4.9},
 	}
@@ -58,9 +58,12 @@ func TestStaticBytesLimit(t *testing.T) {
 		if _, err := p.PutRecordBatch(context.Background(), recs); err != nil {
 			t.Fatal(err)
 		}
-		// The first batch (capped at 1,024,000 bytes: 5 records) goes at once.
-		if got := time.Since(start); got < 2800*time.Millisecond || got > 3300*time.Millisecond {
-			t.Errorf("took %v, want about 3s", got)
+		// The bucket starts empty: no batch (capped at 1,024,000 bytes: 5
+		// records) goes before its bytes are due, so the 4,000,000 bytes
+		// take 4 s. Starting full let the first batch out at once: 3 s,
+		// a third over the limit.
+		if got := time.Since(start); got < 3900*time.Millisecond || got > 4300*time.Millisecond {
+			t.Errorf("took %v, want about 4s", got)
 		}
 		for _, c := range fc.calls() {
 			total := 0
