@@ -173,7 +173,7 @@ func TestPutEndpointVanishesMidRun(t *testing.T) {
 		emulator.DelayNext("PutRecordBatch", 1, 2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	sending := when(t, "the put is sending", func() bool { return srv.Stats().RequestsInFlight > 0 })
+	sending := when(t, "the third PutRecordBatch is held", func() bool { return callsTaken(srv, 3) == 3 })
 	go func() {
 		<-sending
 		_ = srv.Close(context.Background())

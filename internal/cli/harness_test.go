@@ -232,3 +232,17 @@ func when(t *testing.T, what string, cond func() bool) <-chan struct{} {
 	}()
 	return done
 }
+
+// callsTaken counts the calls the server's scripted faults have taken, of
+// the scripted total: a fault is taken when its call arrives, so a delay
+// taken is a call held in flight now. A test waiting for a PutRecordBatch
+// in flight watches this, not the requests in flight: those include the
+// DescribeDeliveryStream a put sends first, and a signal or a close sent
+// during it stops the run before it sends anything.
+func callsTaken(srv *emulator.Server, scripted int) int {
+	left := 0
+	for _, f := range srv.PendingFaults() {
+		left += f.Times
+	}
+	return scripted - left
+}
