@@ -174,7 +174,9 @@ func TestPutEndpointVanishesMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	sending := when(t, "the third PutRecordBatch is held", func() bool { return callsTaken(srv, 3) == 3 })
+	closed := make(chan struct{})
 	go func() {
+		defer close(closed)
 		<-sending
 		_ = srv.Close(context.Background())
 	}()
@@ -190,6 +192,9 @@ func TestPutEndpointVanishesMidRun(t *testing.T) {
 		t.Errorf("%d records dead-lettered; the input holds them", len(dl))
 	}
 
+	// The first server lets go of its data directory once its Close has
+	// returned, which can be after the put gave up on it.
+	<-closed
 	srv2, _ := start(strings.TrimPrefix(url, "http://"))
 	t.Cleanup(func() { _ = srv2.Close(context.Background()) })
 	code, out, errOut = runCLI(t, nil, args...)
