@@ -323,7 +323,8 @@ func (l *limiter) succeeded() {
 	}
 	l.adRecords += steps * additiveStep(l.cutRecords, recordsMinStep(l.cutRecords, l.cutBytes), floored(l.underRecords))
 	l.adBytes += steps * additiveStep(l.cutBytes, minAdaptiveBytesStep, floored(l.underBytes))
-	// Lifted once both limits have doubled: the one that binds may be
+	// Lifted once both limits have reached adaptiveRelease times the cut,
+	// both and not either: the one that binds may be
 	// either, and a limit held up by its floor (1,000 packed records/s cut
 	// at 50/s) would otherwise be lifted after one second, then every
 	// second a burst throttled.
