@@ -85,20 +85,15 @@ type limiter struct {
 	staticRecords, staticBytes float64 // 0 = none
 	adaptive                   bool
 
-	mu          sync.Mutex
-	adRecords   float64 // current adaptive limits; 0 = none
-	adBytes     float64
-	cutRecords  float64 // rates at the last cut, the base of the additive step
-	cutBytes    float64
-	lastCut     time.Time
-	lastRaise   time.Time
-	sent, taken meter // records and bytes sent, and accepted by the service
-	throttleCut int64 // number of cuts, for tests and logs
+	mu sync.Mutex
+	// adRecords and adBytes are the adaptive limits, records/s and bytes/s.
+	adRecords, adBytes adaptiveRate
+	lastCut            time.Time
+	lastRaise          time.Time
+	sent, taken        meter // records and bytes sent, and accepted by the service
+	throttleCut        int64 // number of cuts, for tests and logs
 	// secondLook: the first cut has been corrected (see secondLookLocked).
 	secondLook bool
-	// underRecords and underBytes count the cuts in a row that wanted to
-	// go under the fixed floor (see floored).
-	underRecords, underBytes int
 	// changed is closed (and replaced) whenever the adaptive limits are
 	// set, so workers parked in take can follow a raise or a lift.
 	changed chan struct{}
@@ -127,9 +122,72 @@ func newLimiter(cfg config) *limiter {
 		staticRecords: cfg.maxRecordsPerSecond,
 		staticBytes:   cfg.maxBytesPerSecond,
 		adaptive:      cfg.adaptive,
+		adRecords:     adaptiveRate{floor: minAdaptiveRecords},
+		adBytes:       adaptiveRate{floor: minAdaptiveBytes},
 		changed:       make(chan struct{}),
 	}
 }
+
+// adaptiveRate is one dimension of the adaptive rate, records/s or bytes/s:
+// both follow the same rules, each against its own floor.
+type adaptiveRate struct {
+	floor float64 // minAdaptiveRecords or minAdaptiveBytes
+	limit float64 // the current limit; 0 = none
+	cut   float64 // the rate at the last cut, the base of the additive step
+	under int     // cuts in a row that wanted to go under floor (see floored)
+}
+
+// cutFrom sets the limit to adaptiveDecrease of base, not under the floor
+// (see floorBelow); accepted is the rate the service accepted over the last
+// second.
+func (a *adaptiveRate) cutFrom(base, accepted float64) {
+	a.cut = base
+	if base*adaptiveDecrease < a.floor {
+		a.under++
+	} else {
+		a.under = 0
+	}
+	a.limit = max(base*adaptiveDecrease, a.floorBelow(accepted))
+}
+
+// lowerTo lowers the limit to secondLookShare of accepted, not under the
+// floor, if that is lower; it reports whether it did.
+func (a *adaptiveRate) lowerTo(accepted float64) bool {
+	r := accepted * secondLookShare
+	if a.limit <= 0 || r >= a.limit {
+		return false
+	}
+	a.limit = max(r, a.floorBelow(accepted))
+	return true
+}
+
+// raise adds steps additive steps of at least minStep (see additiveStep).
+func (a *adaptiveRate) raise(steps, minStep float64) {
+	a.limit += steps * additiveStep(a.cut, minStep, a.floored())
+}
+
+// released reports whether the limit has grown to adaptiveRelease times
+// the rate at the cut.
+func (a *adaptiveRate) released() bool { return a.limit >= adaptiveRelease*a.cut }
+
+// floorBelow is the floor of a cut: the fixed floor, unless the last cuts
+// already wanted to go under it (floored) and the service still throttles
+// while accepting less than it (the quota is below the floor): then the cut
+// follows the accepted rate down. Cuts at the floor first keep a producer
+// that had an unlucky second on a shared stream from being cut to a crawl;
+// with nothing accepted (whole requests throttled) the fixed floor holds.
+func (a *adaptiveRate) floorBelow(accepted float64) float64 {
+	if !a.floored() || accepted <= 0 {
+		return a.floor
+	}
+	return min(a.floor, accepted*adaptiveDecrease)
+}
+
+// floored reports whether the quota is below the fixed floor: the last
+// floorCuts cuts in a row all wanted to go under it. One or two such cuts
+// can be a producer's unlucky seconds on a shared stream; a quota below the
+// floor shows at every cut.
+func (a *adaptiveRate) floored() bool { return a.under >= floorCuts }
 
 // wait blocks until records Firehose records of bytes bytes may be sent in
 // one request, or ctx is done. The bursts are one batch (New caps a batch at
@@ -254,15 +312,12 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 		}
 		return observed
 	}
-	r, b := base(l.adRecords, obsRecords), base(l.adBytes, obsBytes)
+	r, b := base(l.adRecords.limit, obsRecords), base(l.adBytes.limit, obsBytes)
 	if r <= 0 || b <= 0 {
 		return false // nothing observed yet; the back-off alone slows us
 	}
-	l.cutRecords, l.cutBytes = r, b
-	countUnder(&l.underRecords, r*adaptiveDecrease < minAdaptiveRecords)
-	countUnder(&l.underBytes, b*adaptiveDecrease < minAdaptiveBytes)
-	l.adRecords = max(r*adaptiveDecrease, floorBelow(minAdaptiveRecords, floored(l.underRecords), acceptedRecords))
-	l.adBytes = max(b*adaptiveDecrease, floorBelow(minAdaptiveBytes, floored(l.underBytes), acceptedBytes))
+	l.adRecords.cutFrom(r, acceptedRecords)
+	l.adBytes.cutFrom(b, acceptedBytes)
 	l.lastCut, l.lastRaise = now, now
 	l.throttleCut++
 	l.applyLocked()
@@ -284,14 +339,9 @@ func (l *limiter) secondLookLocked(now time.Time) bool {
 		return false
 	}
 	l.secondLook = true
-	lowered := false
-	if r := records * secondLookShare; l.adRecords > 0 && r < l.adRecords {
-		l.adRecords, lowered = max(r, floorBelow(minAdaptiveRecords, floored(l.underRecords), records)), true
-	}
-	if b := bytes * secondLookShare; l.adBytes > 0 && b < l.adBytes {
-		l.adBytes, lowered = max(b, floorBelow(minAdaptiveBytes, floored(l.underBytes), bytes)), true
-	}
-	if !lowered {
+	loweredRecords := l.adRecords.lowerTo(records)
+	loweredBytes := l.adBytes.lowerTo(bytes)
+	if !loweredRecords && !loweredBytes {
 		return false
 	}
 	l.lastCut, l.lastRaise = now, now
@@ -308,7 +358,7 @@ func (l *limiter) succeeded() {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.adRecords == 0 || now.Sub(l.lastRaise) < adaptiveInterval {
+	if l.adRecords.limit == 0 || now.Sub(l.lastRaise) < adaptiveInterval {
 		return
 	}
 	steps := math.Floor(float64(now.Sub(l.lastRaise)) / float64(adaptiveInterval))
@@ -318,18 +368,18 @@ func (l *limiter) succeeded() {
 	// burst far over the quota. Both limits move together, so the binding
 	// one is in use when either is nearly reached.
 	sentRecords, sentBytes := l.sent.rates(now)
-	if sentRecords < inUseShare*l.adRecords && sentBytes < inUseShare*l.adBytes {
+	if sentRecords < inUseShare*l.adRecords.limit && sentBytes < inUseShare*l.adBytes.limit {
 		return
 	}
-	l.adRecords += steps * additiveStep(l.cutRecords, recordsMinStep(l.cutRecords, l.cutBytes), floored(l.underRecords))
-	l.adBytes += steps * additiveStep(l.cutBytes, minAdaptiveBytesStep, floored(l.underBytes))
+	l.adRecords.raise(steps, recordsMinStep(l.adRecords.cut, l.adBytes.cut))
+	l.adBytes.raise(steps, minAdaptiveBytesStep)
 	// Lifted once both limits have reached adaptiveRelease times the cut,
 	// both and not either: the one that binds may be
 	// either, and a limit held up by its floor (1,000 packed records/s cut
 	// at 50/s) would otherwise be lifted after one second, then every
 	// second a burst throttled.
-	if l.adRecords >= adaptiveRelease*l.cutRecords && l.adBytes >= adaptiveRelease*l.cutBytes {
-		l.adRecords, l.adBytes = 0, 0
+	if l.adRecords.released() && l.adBytes.released() {
+		l.adRecords.limit, l.adBytes.limit = 0, 0
 	}
 	l.applyLocked()
 }
@@ -357,20 +407,7 @@ func (l *limiter) batchCap(maxRecords, maxBytes int) (records, bytes int) {
 func (l *limiter) limits() (records, bytes float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return effective(l.staticRecords, l.adRecords), effective(l.staticBytes, l.adBytes)
-}
-
-// floorBelow is the floor of a cut: the fixed floor, unless the last cut
-// already wanted to go under it (floored) and the service still throttles
-// while accepting less than it (the quota is below the floor): then the cut
-// follows the accepted rate down. One second at the floor first keeps a producer that
-// had one unlucky second on a shared stream from being cut to a crawl; with
-// nothing accepted (whole requests throttled) the fixed floor holds.
-func floorBelow(fixed float64, floored bool, accepted float64) float64 {
-	if !floored || accepted <= 0 {
-		return fixed
-	}
-	return min(fixed, accepted*adaptiveDecrease)
+	return effective(l.staticRecords, l.adRecords.limit), effective(l.staticBytes, l.adBytes.limit)
 }
 
 // additiveStep is the raise per adaptiveInterval: adaptiveIncrease of the
@@ -405,22 +442,6 @@ func recordsMinStep(cutRecords, cutBytes float64) float64 {
 	return max(minAdaptiveRecordsStep, minAdaptiveBytesStep*cutRecords/cutBytes)
 }
 
-// countUnder counts a cut that wanted to go under the fixed floor, or
-// restarts the count.
-func countUnder(n *int, under bool) {
-	if under {
-		*n++
-	} else {
-		*n = 0
-	}
-}
-
-// floored reports whether the quota is below the fixed floor: the last
-// floorCuts cuts in a row all wanted to go under it. One or two such cuts
-// can be a producer's unlucky seconds on a shared stream; a quota below the
-// floor shows at every cut.
-func floored(under int) bool { return under >= floorCuts }
-
 func effective(static, adaptive float64) float64 {
 	switch {
 	case static > 0 && adaptive > 0:
@@ -440,7 +461,7 @@ func (l *limiter) applyLocked() {
 		}
 		lim.SetLimit(rate.Limit(perSecond))
 	}
-	records, bytes := effective(l.staticRecords, l.adRecords), effective(l.staticBytes, l.adBytes)
+	records, bytes := effective(l.staticRecords, l.adRecords.limit), effective(l.staticBytes, l.adBytes.limit)
 	set(l.records, records)
 	set(l.bytes, bytes)
 	l.capRecords.Store(int64(math.Ceil(records / batchesPerSecond)))

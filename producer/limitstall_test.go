@@ -63,9 +63,9 @@ func TestLimiterWaitersFollowRateChanges(t *testing.T) {
 				}
 				time.Sleep(time.Second)
 				l.mu.Lock()
-				l.adRecords = tc.newLimit
+				l.adRecords.limit = tc.newLimit
 				if tc.newLimit == 0 {
-					l.adBytes = 0
+					l.adBytes.limit = 0
 				}
 				l.applyLocked()
 				l.mu.Unlock()
