@@ -58,6 +58,14 @@ func TestHooksSeeEveryAttempt(t *testing.T) {
 	}
 	single := Record{Seq: 7, Data: []byte(`{"single":true}`)}
 	singleBytes := len(single.Data) + 1
+	putBatch := func(ctx context.Context, p *Producer) error {
+		_, err := p.PutRecordBatch(ctx, batch)
+		return err
+	}
+	putSingle := func(ctx context.Context, p *Producer) error {
+		_, err := p.PutRecord(ctx, single)
+		return err
+	}
 
 	tests := []struct {
 		name   string
@@ -71,10 +79,7 @@ func TestHooksSeeEveryAttempt(t *testing.T) {
 				emulator.FailNext("PutRecordBatch", 1, emulator.FaultInternalFailure),
 				emulator.FailRecordsNext("PutRecordBatch", 1, emulator.FaultThrottled),
 			},
-			send: func(ctx context.Context, p *Producer) error {
-				_, err := p.PutRecordBatch(ctx, batch)
-				return err
-			},
+			send: putBatch,
 			want: []wantCall{
 				{api: "PutRecordBatch", records: 10, attempt: 1, errCode: "InternalFailure", bytes: batchBytes},
 				{api: "PutRecordBatch", records: 10, failed: 10, throttled: 10, attempt: 2, bytes: batchBytes},
@@ -86,10 +91,7 @@ func TestHooksSeeEveryAttempt(t *testing.T) {
 			faults: []emulator.Fault{
 				emulator.FailRecordsNext("PutRecordBatch", 2, emulator.FaultInternalFailure),
 			},
-			send: func(ctx context.Context, p *Producer) error {
-				_, err := p.PutRecordBatch(ctx, batch)
-				return err
-			},
+			send: putBatch,
 			want: []wantCall{
 				{api: "PutRecordBatch", records: 10, failed: 10, attempt: 1, bytes: batchBytes},
 				{api: "PutRecordBatch", records: 10, failed: 10, attempt: 2, bytes: batchBytes},
@@ -102,10 +104,7 @@ func TestHooksSeeEveryAttempt(t *testing.T) {
 				emulator.FailNext("PutRecord", 1, emulator.FaultThrottled),
 				emulator.FailNext("PutRecord", 1, emulator.FaultServiceUnavailable),
 			},
-			send: func(ctx context.Context, p *Producer) error {
-				_, err := p.PutRecord(ctx, single)
-				return err
-			},
+			send: putSingle,
 			want: []wantCall{
 				{api: "PutRecord", seq: 7, records: 1, throttled: 1, attempt: 1, errCode: "ServiceUnavailableException", bytes: singleBytes},
 				{api: "PutRecord", seq: 7, records: 1, attempt: 2, errCode: "ServiceUnavailableException", bytes: singleBytes},
