@@ -31,10 +31,10 @@ type sendSpec struct {
 	replay          bool
 	includeRejected bool
 	extra           []producer.Option
-	// callLevel is the level of the line logged per API call: debug for
-	// put and replay, info for the scenario off a terminal.
-	callLevel  slog.Level
-	awsOptions *awsconf.Options // nil: the global flags'
+	// scenarioCalls logs the line per API call as the scenario does (see
+	// scenarioCallLevel); put and replay log it at debug.
+	scenarioCalls bool
+	awsOptions    *awsconf.Options // nil: the global flags'
 	// quietSummary leaves the summary to the caller (the scenario's
 	// --output json prints it with the metrics in one document).
 	quietSummary bool
@@ -100,7 +100,10 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		r.closeInput()
 		return nil, usageErrorf("--dead-letter %s: %w", spec.deadLetter, errors.Unwrap(err))
 	}
-	calls := logging.CallLog{Log: logging.Discard(), Level: spec.callLevel}
+	calls := logging.CallLog{Log: logging.Discard(), Level: slog.LevelDebug}
+	if spec.scenarioCalls {
+		calls.Level = g.scenarioCallLevel()
+	}
 	if g.logger != nil {
 		calls.Log = g.logger.With(slog.String("stream", spec.opts.Stream)) // as the producer's own lines
 	}

@@ -445,3 +445,46 @@ func TestPutTinyQuota(t *testing.T) {
 		t.Errorf("took %v, over 1.5x the %v the quota allows", took, ideal)
 	}
 }
+
+// TestPutLogsCallsAtDebug: put writes its line per API call at debug, so a
+// terminal at the default level shows the progress and the summary, not a
+// line per request; --log-level debug shows every call.
+func TestPutLogsCallsAtDebug(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "put-call-log"
+	endpoint, _ := startEmulatorBackend(t, stream)
+	input, _ := writeInput(t, 1200, 4)
+	tests := []struct {
+		level string
+		want  int // PutRecordBatch lines: ceil(1200/500) calls at debug, none at info
+	}{
+		{level: "info", want: 0},
+		{level: "debug", want: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level, func(t *testing.T) {
+			code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "--log-format", "json",
+				"--log-level", tt.level, "put", "--stream", stream, "--no-checkpoint",
+				"--dead-letter", filepath.Join(t.TempDir(), "dead.ndjson"), input)
+			if code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+			}
+			got := 0
+			for _, line := range strings.Split(errOut, "\n") {
+				var entry map[string]any
+				if json.Unmarshal([]byte(line), &entry) != nil || entry["msg"] != "PutRecordBatch" {
+					continue
+				}
+				got++
+				if entry["level"] != "DEBUG" {
+					t.Errorf("call line at %v, want DEBUG: %s", entry["level"], line)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("%d PutRecordBatch lines at --log-level %s, want %d", got, tt.level, tt.want)
+			}
+		})
+	}
+}

@@ -180,12 +180,12 @@ func runScenario(ctx context.Context, g *globalOptions, opts scenarioOptions) er
 		}
 	}
 	run, err := openSend(ctx, g, sendSpec{
-		title:      "Summary: " + opts.send.Stream,
-		opts:       opts.send,
-		input:      dataPath,
-		deadLetter: opts.send.deadLetterPath(dataPath),
-		callLevel:  g.scenarioCallLevel(),
-		awsOptions: &awsOpts,
+		title:         "Summary: " + opts.send.Stream,
+		opts:          opts.send,
+		input:         dataPath,
+		deadLetter:    opts.send.deadLetterPath(dataPath),
+		scenarioCalls: true,
+		awsOptions:    &awsOpts,
 		// The scenario prints its summary itself: in its story on stdout,
 		// or with --output json in one document with the metrics.
 		quietSummary: true,
