@@ -20,7 +20,9 @@ import (
 //     it full, they did not wait on the rate limiter, nothing came back
 //     throttled, and the round-trip time stayed near its baseline. Until the
 //     first back-off it doubles per round trip (slow start) up to
-//     defaultSlowStartLimit, then it adds one per round trip.
+//     defaultSlowStartLimit, then it adds one per round trip. A static
+//     records/s or bytes/s limit (a quota the caller knows) bounds the
+//     burst instead, and slow start goes on up to the maximum.
 //   - "Slow down." (or another sign of back-pressure: a whole request
 //     throttled, the service unavailable, a timeout) cuts it to
 //     concurrencyThrottleDecrease of itself. Producers on one stream all see

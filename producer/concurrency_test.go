@@ -61,6 +61,17 @@ func TestConcurrencyLimitRules(t *testing.T) {
 			return requestDelivered
 		}
 	}
+	// configured are the settings New derives from its options.
+	configured := func(opts ...Option) concurrencySettings {
+		cfg := defaultConfig()
+		for _, o := range opts {
+			o(&cfg)
+		}
+		cfg.finish()
+		s := cfg.concurrencySettings()
+		s.initial = 1
+		return s
+	}
 	tests := []struct {
 		name     string
 		settings concurrencySettings
@@ -73,6 +84,22 @@ func TestConcurrencyLimitRules(t *testing.T) {
 			name: "slow start doubles to 16, then adds one per round trip", settings: concurrencySettings{initial: 1},
 			rounds: 8, want: []int{1, 2, 4, 8, 16, 17, 18, 19},
 			reasons: []string{"slow start", "slow start", "slow start", "slow start", "grow", "grow", "grow"},
+		},
+		{
+			name: "adaptive rate only: slow start stops at 16", settings: configured(),
+			rounds: 7, want: []int{1, 2, 4, 8, 16, 17, 18},
+		},
+		{
+			name:     "a static bytes/s limit bounds the burst: slow start goes on to the maximum",
+			settings: configured(MaxBytesPerSecond(5 << 20)), rounds: 9, want: []int{1, 2, 4, 8, 16, 32, 64, 64, 64},
+		},
+		{
+			name:     "a static records/s limit too, up to MaxConcurrency",
+			settings: configured(MaxRecordsPerSecond(500_000), MaxConcurrency(40)), rounds: 7, want: []int{1, 2, 4, 8, 16, 32, 40},
+		},
+		{
+			name:     "a static requests/s limit does not bound the bytes",
+			settings: configured(MaxRequestsPerSecond(2000)), rounds: 6, want: []int{1, 2, 4, 8, 16, 17},
 		},
 		{
 			name: "max bounds growth", settings: concurrencySettings{initial: 3, max: 5},

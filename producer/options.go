@@ -145,8 +145,11 @@ func MaxRecordsPerSecond(n int) Option { return func(c *config) { c.maxRecordsPe
 // MaxBytesPerSecond sets a static limit on bytes sent per second by PutRecord
 // and PutRecordBatch together. Default 0: no static limit. A limit below
 // MaxBatchBytes also caps the bytes per request at one second's worth (but
-// never below MaxRecordBytes); it must be at least 1 KiB/s.
+// never below MaxRecordBytes); it must be at least MinBytesPerSecond.
 func MaxBytesPerSecond(n int64) Option { return func(c *config) { c.maxBytesPerSecond = float64(n) } }
+
+// MinBytesPerSecond is the lowest limit MaxBytesPerSecond accepts (1 KiB/s).
+const MinBytesPerSecond = 1024
 
 // MaxRequestsPerSecond sets a static limit on PutRecord and PutRecordBatch
 // calls per second. Default 0: no static limit.
@@ -245,7 +248,7 @@ func (c *config) validate(stream string) error {
 	if c.maxRecordsPerSecond < 0 || c.maxBytesPerSecond < 0 || c.maxRequestsPerSecond < 0 {
 		bad("rate limits must not be negative")
 	}
-	if c.maxBytesPerSecond > 0 && c.maxBytesPerSecond < 1024 {
+	if c.maxBytesPerSecond > 0 && c.maxBytesPerSecond < MinBytesPerSecond {
 		bad("MaxBytesPerSecond %.0f is below 1 KiB/s", c.maxBytesPerSecond)
 	}
 	if c.maxBufferedRecords != 0 && c.maxBufferedRecords < c.maxBatchRecords {
@@ -261,6 +264,18 @@ func (c *config) validate(stream string) error {
 		return fmt.Errorf("%w: %s", ErrInvalidOption, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// concurrencySettings configure the in-flight limit. A static records/s
+// or bytes/s limit bounds how far over the quota a burst can go, which is
+// what stops slow start at defaultSlowStartLimit without one: with it,
+// slow start doubles up to the maximum.
+func (c *config) concurrencySettings() concurrencySettings {
+	s := concurrencySettings{fixed: c.concurrency, max: c.maxConcurrency}
+	if c.maxBytesPerSecond > 0 || c.maxRecordsPerSecond > 0 {
+		s.slowStart = c.maxConcurrency
+	}
+	return s
 }
 
 // finish derives the settings that depend on others, after validate.

@@ -168,7 +168,7 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 		cfg:      cfg,
 		log:      cfg.logger.With(slog.String("stream", stream)),
 		limiter:  newLimiter(cfg),
-		inFlight: newConcurrencyLimiter(concurrencySettings{fixed: cfg.concurrency, max: cfg.maxConcurrency}),
+		inFlight: newConcurrencyLimiter(cfg.concurrencySettings()),
 		backoff:  newBackoff(cfg.backoffInitial, cfg.backoffMax),
 		retry:    newRetryQueue(),
 		work:     make(chan *batch, 1),

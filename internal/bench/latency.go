@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,21 @@ type latencyCase struct {
 	timeTarget    bool
 	throttleLimit float64 // % of records
 	spreadTarget  bool
+	// usedBefore sends a small warm-up input first, as a stream in use
+	// has had traffic: its limit metrics are then in CloudWatch, and put
+	// reads the quota from them.
+	usedBefore bool
+}
+
+// usedBeforeSuffix names the rows of a case run on a stream used before.
+const usedBeforeSuffix = ", stream used before"
+
+// warmUpRecords is the size of the warm-up input of a stream used before.
+const warmUpRecords = 1000
+
+// warmUp is the warm-up input of a stream used before.
+func (lc latencyCase) warmUp() idRecordSpec {
+	return idRecordSpec{prefix: "W" + lc.prefix, n: warmUpRecords, size: lc.size}
 }
 
 // emulatorFlags are the emulator's quota and latency flags for the case.
@@ -88,9 +104,10 @@ func (lc latencyCase) specs() []idRecordSpec {
 	return specs
 }
 
-// latencyCases are the cases of the latency scenario, in the order they run.
+// latencyCases are the cases of the latency scenario, in the order they run:
+// each on a new stream, then on a stream used before.
 func (c *config) latencyCases() []latencyCase {
-	return []latencyCase{
+	fresh := []latencyCase{
 		{name: "25 ms, 5 MiB/s", prefix: "L25", latency: 25 * time.Millisecond, producers: 1,
 			records: c.latencyRecords, size: smallRecordBytes, timeTarget: true, throttleLimit: targetLatencyThrottled},
 		{name: "100 ms, 5 MiB/s", prefix: "L100", latency: 100 * time.Millisecond, producers: 1,
@@ -101,6 +118,14 @@ func (c *config) latencyCases() []latencyCase {
 			producers: sharedProducers, records: c.producerInput, size: producerRecordBytes,
 			timeTarget: true, throttleLimit: targetSharedThrottled, spreadTarget: true},
 	}
+	cases := make([]latencyCase, 0, 2*len(fresh))
+	for _, lc := range fresh {
+		used := lc
+		used.name += usedBeforeSuffix
+		used.usedBefore = true
+		cases = append(cases, lc, used)
+	}
+	return cases
 }
 
 // latencyOutcome sums up the producers of one case.
@@ -127,9 +152,14 @@ func (c *config) latency(ctx context.Context, log io.Writer) ([]result, error) {
 		}
 		rows = append(rows, latencyResults(lc, out)...)
 	}
-	raised, err := c.raisedQuota(ctx, log)
-	rows = append(rows, raised...)
-	return rows, err
+	for _, usedBefore := range []bool{false, true} {
+		raised, err := c.raisedQuota(ctx, log, usedBefore)
+		rows = append(rows, raised...)
+		if err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
 }
 
 // runLatencyCase starts the case's emulator, runs its producers at once and
@@ -149,6 +179,14 @@ func (c *config) runLatencyCase(ctx context.Context, log io.Writer, lc latencyCa
 		return latencyOutcome{}, err
 	}
 	defer s.close()
+	counted := specs
+	if lc.usedBefore {
+		warm := lc.warmUp()
+		if err := c.warmUp(ctx, s, latencyStream, warm); err != nil {
+			return latencyOutcome{}, err
+		}
+		counted = append(slices.Clone(specs), warm)
+	}
 	out := latencyOutcome{finishes: make([]time.Duration, len(specs))}
 	runs := make([]putRun, len(specs))
 	errs := make([]error, len(specs))
@@ -171,9 +209,22 @@ func (c *config) runLatencyCase(ctx context.Context, log io.Writer, lc latencyCa
 		out.bytesSent += r.Summary.BytesSent
 	}
 	s.stop()
-	out.delivered, err = countDelivered(s.bucketDir(), latencyStream, specs...)
+	out.delivered, err = countDelivered(s.bucketDir(), latencyStream, counted...)
 	logf(log, "latency: %s: %s, %d throttled, delivered %s", lc.name, out.wall.Round(time.Millisecond), out.throttled, out.delivered)
 	return out, err
+}
+
+// warmUp sends the warm-up input of a stream used before and waits for it
+// to finish, so that the stream's limit metrics are in CloudWatch.
+func (c *config) warmUp(ctx context.Context, s *session, stream string, warm idRecordSpec) error {
+	f, err := c.idInput.file(warm)
+	if err != nil {
+		return err
+	}
+	if _, err := runPutAs(ctx, c.bin, s.dir, s.emu.URL, stream, warm.prefix, f.path, c.putFlags()); err != nil {
+		return fmt.Errorf("warm-up put: %w", err)
+	}
+	return nil
 }
 
 // idealTime is how long bytes take at quota bytes/s.
@@ -260,11 +311,14 @@ func durations(ds []time.Duration) string {
 // (50 MiB/s, 500k records/s, 10k requests/s). The boto3 loop is bound by
 // the round trip, one call at a time, so its rate is steady and it sends
 // fewer records.
-func (c *config) raisedQuota(ctx context.Context, log io.Writer) ([]result, error) {
-	const caseName = "50 ms, raised quota"
-	const name = "latency " + caseName
-	lc := latencyCase{latency: 50 * time.Millisecond, quotaBytes: raisedQuotaBytes,
-		quotaRecords: raisedQuotaRecords, quotaRequests: raisedQuotaRequests}
+func (c *config) raisedQuota(ctx context.Context, log io.Writer, usedBefore bool) ([]result, error) {
+	caseName := "50 ms, raised quota"
+	if usedBefore {
+		caseName += usedBeforeSuffix
+	}
+	name := "latency " + caseName
+	lc := latencyCase{prefix: "R50", latency: 50 * time.Millisecond, quotaBytes: raisedQuotaBytes,
+		quotaRecords: raisedQuotaRecords, quotaRequests: raisedQuotaRequests, size: smallRecordBytes}
 	putSpec := idRecordSpec{prefix: "R50", n: c.latencyRecords, size: smallRecordBytes}
 	botoSpec := idRecordSpec{prefix: "R50b", n: c.latencyBoto3, size: smallRecordBytes}
 	putIn, err := c.idInput.file(putSpec)
@@ -280,6 +334,14 @@ func (c *config) raisedQuota(ctx context.Context, log io.Writer) ([]result, erro
 		return nil, err
 	}
 	defer s.close()
+	counted := []idRecordSpec{putSpec}
+	if usedBefore {
+		warm := lc.warmUp()
+		if err := c.warmUp(ctx, s, latencyStream, warm); err != nil {
+			return nil, err
+		}
+		counted = append(counted, warm)
+	}
 	r, err := runPutAs(ctx, c.bin, s.dir, s.emu.URL, latencyStream, putSpec.prefix, putIn.path, c.putFlags())
 	if err != nil {
 		return nil, err
@@ -289,7 +351,7 @@ func (c *config) raisedQuota(ctx context.Context, log io.Writer) ([]result, erro
 		return nil, err
 	}
 	s.stop()
-	putCount, err := countDelivered(s.bucketDir(), latencyStream, putSpec)
+	putCount, err := countDelivered(s.bucketDir(), latencyStream, counted...)
 	if err != nil {
 		return nil, err
 	}

@@ -256,9 +256,9 @@ func TestLatencyCaseSetup(t *testing.T) {
 		wantQuota int64
 	}{
 		{"default quota at 25 ms", cases[0], "--fault-latency 25ms", 1, 5 * mib},
-		{"default quota at 100 ms", cases[1], "--fault-latency 100ms", 1, 5 * mib},
-		{"2 MiB/s, no latency", cases[2], "--quota-bytes-per-second 2097152", 1, 2 * mib},
-		{"four producers", cases[3], "--fault-latency 20ms --quota-bytes-per-second 2097152", 4, 2 * mib},
+		{"default quota at 100 ms", cases[2], "--fault-latency 100ms", 1, 5 * mib},
+		{"2 MiB/s, no latency", cases[4], "--quota-bytes-per-second 2097152", 1, 2 * mib},
+		{"four producers", cases[6], "--fault-latency 20ms --quota-bytes-per-second 2097152", 4, 2 * mib},
 		{"raised quota", latencyCase{latency: 50 * time.Millisecond, quotaBytes: raisedQuotaBytes, quotaRecords: raisedQuotaRecords,
 			quotaRequests: raisedQuotaRequests, producers: 1},
 			"--fault-latency 50ms --quota-bytes-per-second 52428800 --quota-records-per-second 500000 --quota-requests-per-second 10000", 1, 50 * mib},
@@ -285,7 +285,24 @@ func TestLatencyCaseSetup(t *testing.T) {
 			if len(prefixes) != len(specs) {
 				t.Errorf("producers share an id prefix: %+v", specs)
 			}
+			if warm := tt.lc.warmUp(); prefixes[warm.prefix] || warm.n != warmUpRecords {
+				t.Errorf("warm-up input %+v: its ids must differ from the producers' %+v", warm, specs)
+			}
 		})
+	}
+	// Each case runs on a new stream, then on a stream used before.
+	if len(cases) != 8 {
+		t.Fatalf("%d cases, want 8", len(cases))
+	}
+	for i := 0; i < len(cases); i += 2 {
+		fresh, used := cases[i], cases[i+1]
+		if fresh.usedBefore || !used.usedBefore || used.name != fresh.name+usedBeforeSuffix {
+			t.Errorf("cases %d and %d: %q (used before %v), %q (used before %v)", i, i+1, fresh.name, fresh.usedBefore, used.name, used.usedBefore)
+		}
+		used.name, used.usedBefore = fresh.name, false
+		if used != fresh {
+			t.Errorf("case %q on a stream used before differs otherwise: %+v", fresh.name, cases[i+1])
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/checkpoint"
+	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/internal/logging"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
@@ -58,6 +59,8 @@ type sendRun struct {
 	start     time.Time
 	// latency measures the API calls for the summary's percentiles.
 	latency ui.LatencyHistogram
+	// quota is the stream's quota read from CloudWatch (zero: not known).
+	quota cwmetrics.Quota
 
 	ckpt    *checkpointState // nil without a checkpoint
 	resumed int64            // records settled by earlier runs
@@ -89,9 +92,16 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 	}
 	r.cfg = cfg
 	client := awsconf.Firehose(cfg)
+	var quota func() cwmetrics.Quota
+	if !spec.opts.NoQuotaLookup {
+		quota = lookupQuota(ctx, cfg, awsOpts, spec.opts.Stream, g.logger)
+	}
 	if err := checkStream(ctx, client, spec.opts.Stream, cfg.Region, g.logger); err != nil {
 		r.closeInput()
 		return nil, err
+	}
+	if quota != nil {
+		r.quota = quota()
 	}
 	r.sink = producer.NewFileSink(spec.deadLetter)
 	// The dead-letter file must be writable before anything is sent: a
@@ -108,6 +118,7 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		calls.Log = g.logger.With(slog.String("stream", spec.opts.Stream)) // as the producer's own lines
 	}
 	extra := append([]producer.Option{producer.OnResult(r.settled), producer.Hooks(&r.latency, calls)}, spec.extra...)
+	extra = append(extra, spec.opts.quotaLimits(r.quota)...)
 	if r.async == nil && !spec.opts.LingerSet {
 		// A file is read as fast as batches go: every batch is full but the
 		// last, which goes at the end of input.
@@ -265,7 +276,7 @@ func (r *sendRun) finish(ctx context.Context, sendErr error) (ui.Summary, error)
 	r.closeInput()
 	st := r.p.Stats()
 	sum := ui.Summary{Title: r.spec.title, Stats: st, Elapsed: time.Since(r.start), DeadLetterPath: r.sink.Path(), Packed: r.spec.opts.Pack,
-		ConcurrencyLimit: st.ConcurrencyLimit, LatencyP50: r.latency.Quantile(0.50), LatencyP99: r.latency.Quantile(0.99)}
+		ConcurrencyLimit: st.ConcurrencyLimit, StreamQuota: r.quota, LatencyP50: r.latency.Quantile(0.50), LatencyP99: r.latency.Quantile(0.99)}
 	if r.ckpt != nil {
 		complete := sendErr == nil && ctx.Err() == nil && st.Unsent == 0
 		if err := r.ckpt.finish(complete); err != nil {

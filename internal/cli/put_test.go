@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
 	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/ui"
 )
 
 // TestPutBadInput: each kind of bad input gets a clear message naming the
@@ -487,4 +488,58 @@ func TestPutLogsCallsAtDebug(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPutReadsQuotaFromCloudWatch: the first put on a stream finds no
+// limit metrics (they come with traffic); the next reads the stream's
+// quota from them, shows it in the summary and sends at it from the start,
+// with nothing throttled: without it, the rate control finds the quota by
+// going over it. --no-quota-lookup skips the read.
+func TestPutReadsQuotaFromCloudWatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream, quota = "quota-lookup", 200 << 10
+	endpoint, objects := startEmulatorBackend(t, stream,
+		emulator.Quotas(emulator.QuotaConfig{BytesPerSecond: quota, RecordsPerSecond: 100_000, RequestsPerSecond: 1000}),
+		emulator.Faults(emulator.FaultConfig{Latency: 20 * time.Millisecond}))
+	put := func(n int, seed int64, flags ...string) (ui.SummaryJSON, []string) {
+		t.Helper()
+		input, want := writeInput(t, n, seed)
+		args := append([]string{"--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json", "put",
+			"--stream", stream, "--dead-letter", filepath.Join(t.TempDir(), "dl.ndjson"), "--no-checkpoint"}, flags...)
+		code, out, errOut := runCLI(t, nil, append(args, input)...)
+		if code != 0 {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		var doc ui.SummaryJSON
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+		}
+		return doc, want
+	}
+
+	first, want := put(20, 31)
+	if first.StreamQuota != nil {
+		t.Errorf("first put on a new stream: quota %+v, want none (no traffic yet)", *first.StreamQuota)
+	}
+	second, more := put(5000, 32)
+	want = append(want, more...)
+	if q := second.StreamQuota; q == nil || q.BytesPerSecond != quota || q.RecordsPerSecond != 100_000 || q.RequestsPerSecond != 1000 {
+		t.Errorf("second put: stream quota %+v, want %d B/s, 100000 records/s, 1000 requests/s", q, quota)
+	}
+	if second.ThrottledRecords != 0 {
+		t.Errorf("second put: %d records throttled, want none under the known quota", second.ThrottledRecords)
+	}
+	// The limit holds the send to the quota: the service's one second of
+	// burst would let a discovering sender go faster.
+	if ideal := float64(second.Bytes) / quota; second.ElapsedSeconds < 0.9*ideal {
+		t.Errorf("second put: %d bytes in %.2fs, faster than the %d B/s quota allows (%.2fs)", second.Bytes, second.ElapsedSeconds, quota, ideal)
+	}
+	third, more := put(20, 33, "--no-quota-lookup")
+	want = append(want, more...)
+	if third.StreamQuota != nil {
+		t.Errorf("--no-quota-lookup: quota %+v read anyway", *third.StreamQuota)
+	}
+	assertExactlyOnce(t, deliveredLines(t, objects()), want)
 }

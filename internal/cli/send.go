@@ -38,6 +38,7 @@ type sendOptions struct {
 	MaxBytesPerSecond    int64
 	MaxRequestsPerSecond int
 	NoAdaptive           bool
+	NoQuotaLookup        bool
 	DeadLetter           string
 	ShutdownTimeout      time.Duration
 	Format               string
@@ -63,6 +64,7 @@ func (o *sendOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxRecordsPerSecond, "max-records-per-second", 0, "static limit on records per second (0: none; adaptive control still applies)")
 	fs.Int64Var(&o.MaxBytesPerSecond, "max-bytes-per-second", 0, "static limit on bytes per second (0: none)")
 	fs.IntVar(&o.MaxRequestsPerSecond, "max-requests-per-second", 0, "static limit on API requests per second (0: none)")
+	fs.BoolVar(&o.NoQuotaLookup, "no-quota-lookup", false, "do not read the stream's quota from its CloudWatch limit metrics before sending (a stream with traffic in the last day has them; the quota then caps the rate from the start)")
 	fs.BoolVar(&o.NoAdaptive, "no-adaptive", false, "turn off adaptive rate control (slowing down on \"Slow down.\" throttling)")
 	fs.StringVar(&o.DeadLetter, "dead-letter", "", "NDJSON file for records that could not be delivered or were rejected (default: beside the input, its name without the extension + .deadletter.ndjson; firehose-deadletter.ndjson for stdin)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT, SIGTERM or SIGHUP, how long requests in flight may take to finish")

@@ -140,18 +140,34 @@ func Fetch(ctx context.Context, api API, q Query) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
+	series, err := fetchSeries(ctx, api, q, Metrics, StatFor)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{Stream: q.Stream, Start: q.Start, End: q.End, Period: q.Period, Series: series}, nil
+}
+
+// fetchSeries reads the named metrics of q's stream, each with the
+// statistic stat gives, in one GetMetricData request (following NextToken
+// pages). q must be resolved.
+func fetchSeries(ctx context.Context, api API, q Query, names []string, stat func(string) string) ([]Series, error) {
 	dims := []types.Dimension{{Name: aws.String(Dimension), Value: aws.String(q.Stream)}}
-	queries := make([]types.MetricDataQuery, len(Metrics))
-	for i, name := range Metrics {
+	queries := make([]types.MetricDataQuery, len(names))
+	series := make([]Series, len(names))
+	byID := make(map[string]*Series, len(names))
+	for i, name := range names {
+		id := fmt.Sprintf("m%d", i)
 		queries[i] = types.MetricDataQuery{
-			Id: aws.String(fmt.Sprintf("m%d", i)),
+			Id: aws.String(id),
 			MetricStat: &types.MetricStat{
 				Metric: &types.Metric{Namespace: aws.String(Namespace), MetricName: aws.String(name), Dimensions: dims},
 				Period: aws.Int32(int32(q.Period / time.Second)), //nolint:gosec // resolve bounds Period to int32 seconds
-				Stat:   aws.String(StatFor(name)),
+				Stat:   aws.String(stat(name)),
 			},
 			ReturnData: aws.Bool(true),
 		}
+		series[i] = Series{Name: name, Stat: stat(name)}
+		byID[id] = &series[i]
 	}
 	in := &cloudwatch.GetMetricDataInput{
 		MetricDataQueries: queries,
@@ -159,18 +175,11 @@ func Fetch(ctx context.Context, api API, q Query) (Report, error) {
 		EndTime:           aws.Time(q.End),
 		ScanBy:            types.ScanByTimestampAscending,
 	}
-
-	report := Report{Stream: q.Stream, Start: q.Start, End: q.End, Period: q.Period, Series: make([]Series, len(Metrics))}
-	byID := make(map[string]*Series, len(Metrics))
-	for i, name := range Metrics {
-		report.Series[i] = Series{Name: name, Stat: StatFor(name)}
-		byID[fmt.Sprintf("m%d", i)] = &report.Series[i]
-	}
 	paginator := cloudwatch.NewGetMetricDataPaginator(api, in)
 	for paginator.HasMorePages() {
 		out, err := paginator.NextPage(ctx)
 		if err != nil {
-			return Report{}, fmt.Errorf("get metrics of stream %q: %w", q.Stream, err)
+			return nil, fmt.Errorf("get metrics of stream %q: %w", q.Stream, err)
 		}
 		for _, res := range out.MetricDataResults {
 			s, ok := byID[aws.ToString(res.Id)]
@@ -182,10 +191,10 @@ func Fetch(ctx context.Context, api API, q Query) (Report, error) {
 			s.Values = append(s.Values, res.Values[:n]...)
 		}
 	}
-	for i := range report.Series {
-		report.Series[i].finish()
+	for i := range series {
+		series[i].finish()
 	}
-	return report, nil
+	return series, nil
 }
 
 // finish sorts the datapoints by time and computes Total and HasData.

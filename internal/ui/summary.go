@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/producer"
 )
 
@@ -28,6 +29,9 @@ type Summary struct {
 	// ConcurrencyLimit is the in-flight request limit the adaptive
 	// controller settled on (0: not known, not shown).
 	ConcurrencyLimit int
+	// StreamQuota is the stream's quota as CloudWatch's limit metrics
+	// reported it before the run (not Known: not shown).
+	StreamQuota cwmetrics.Quota
 	// Packed says records were packed (--pack): no hint to pack then.
 	Packed bool
 	// LatencyP50 and LatencyP99 are percentiles of the successful API
@@ -84,9 +88,6 @@ func RenderSummary(w io.Writer, s Summary) error {
 	if s.Unsent > 0 {
 		rows = append(rows[:4:4], append([][2]string{{"not sent (left for the resume)", fmt.Sprint(s.Unsent)}}, rows[4:]...)...)
 	}
-	if s.Lost > 0 {
-		rows = append(rows[:4:4], append([][2]string{{"LOST (the dead-letter write failed)", fmt.Sprint(s.Lost)}}, rows[4:]...)...)
-	}
 	if s.Resumed > 0 {
 		rows = append(rows, [2]string{"settled by earlier runs", fmt.Sprint(s.Resumed)})
 	}
@@ -95,6 +96,10 @@ func RenderSummary(w io.Writer, s Summary) error {
 	}
 	if s.ConcurrencyLimit > 0 {
 		rows = append(rows, [2]string{"requests in flight (settled limit)", fmt.Sprint(s.ConcurrencyLimit)})
+	}
+	if q := s.StreamQuota; q.Known() {
+		rows = append(rows, [2]string{"stream quota (CloudWatch)", fmt.Sprintf("%s, %s, %s", FormatByteRate(q.BytesPerSecond),
+			FormatRate(q.RecordsPerSecond, "rec"), FormatRate(q.RequestsPerSecond, "req"))})
 	}
 	if s.deadLetterShown() {
 		rows = append(rows, [2]string{"dead-letter file", s.DeadLetterPath})

@@ -37,6 +37,8 @@ type SummaryJSON struct {
 	LatencyP99Seconds float64 `json:"latency_p99_seconds"`
 	// ConcurrencyLimit is omitted when not known.
 	ConcurrencyLimit int `json:"concurrency_limit,omitempty"`
+	// StreamQuota is the quota read from CloudWatch, omitted when not known.
+	StreamQuota *StreamQuotaJSON `json:"stream_quota,omitempty"`
 	// DeadLetterPath is set when records went to the dead-letter file.
 	DeadLetterPath string `json:"dead_letter_path,omitempty"`
 	// CheckpointPath is set when the run stopped early: the same command
@@ -46,6 +48,15 @@ type SummaryJSON struct {
 	Resumed int64 `json:"resumed,omitempty"`
 	// PackSuggested says the bill would shrink with --pack.
 	PackSuggested bool `json:"pack_suggested"`
+}
+
+// StreamQuotaJSON is the stream's quota as CloudWatch's limit metrics
+// reported it, with the time of their newest datapoint.
+type StreamQuotaJSON struct {
+	BytesPerSecond    float64   `json:"bytes_per_second"`
+	RecordsPerSecond  float64   `json:"records_per_second"`
+	RequestsPerSecond float64   `json:"requests_per_second"`
+	AsOf              time.Time `json:"as_of"`
 }
 
 // JSON returns s as the document RenderSummaryJSON writes.
@@ -88,6 +99,10 @@ func (s Summary) JSON() SummaryJSON {
 	}
 	if s.deadLetterShown() {
 		doc.DeadLetterPath = s.DeadLetterPath
+	}
+	if q := s.StreamQuota; q.Known() {
+		doc.StreamQuota = &StreamQuotaJSON{BytesPerSecond: q.BytesPerSecond, RecordsPerSecond: q.RecordsPerSecond,
+			RequestsPerSecond: q.RequestsPerSecond, AsOf: q.At}
 	}
 	return doc
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/producer"
 )
 
@@ -103,7 +104,19 @@ func TestRenderSummary(t *testing.T) {
 			s:            Summary{},
 			complete:     true,
 			wantLines:    []string{"billed ingestion (5 KB per record)  0 bytes"},
-			notWantLines: []string{"dead-letter file", "x the bytes sent", "hint"},
+			notWantLines: []string{"dead-letter file", "x the bytes sent", "hint", "stream quota"},
+		},
+		{
+			name: "quota from CloudWatch",
+			s: Summary{StreamQuota: cwmetrics.Quota{BytesPerSecond: 5 << 20, RecordsPerSecond: 500_000, RequestsPerSecond: 2000,
+				At: time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)}},
+			complete:  true,
+			wantLines: []string{"stream quota (CloudWatch)  5.0 MiB/s, 500,000 rec/s, 2,000 req/s"},
+		},
+		{
+			name:      "lost: one row",
+			s:         Summary{Stats: producer.Stats{Submitted: 3, Delivered: 1, Lost: 2}},
+			wantLines: []string{"LOST (the dead-letter write failed) 2", "NO: 2 records lost"},
 		},
 	}
 	for _, tc := range tests {
@@ -118,6 +131,9 @@ func TestRenderSummary(t *testing.T) {
 				if !strings.Contains(flat, strings.Join(strings.Fields(w), " ")) {
 					t.Errorf("missing %q in:\n%s", w, out)
 				}
+			}
+			if n := strings.Count(out, "LOST"); n > 1 {
+				t.Errorf("LOST shown %d times:\n%s", n, out)
 			}
 			for _, w := range tc.notWantLines {
 				if strings.Contains(out, w) {
@@ -156,6 +172,17 @@ func TestRenderSummaryJSON(t *testing.T) {
 				`"billed_ratio":0,"elapsed_seconds":0.024,"records_per_second":0,"bytes_per_second":0,` +
 				`"latency_p50_seconds":0,"latency_p99_seconds":0,"pack_suggested":false}`,
 		},
+		{
+			name: "quota from CloudWatch",
+			s: Summary{StreamQuota: cwmetrics.Quota{BytesPerSecond: 5 << 20, RecordsPerSecond: 500_000, RequestsPerSecond: 2000,
+				At: time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)}},
+			want: `{"records_read":0,"delivered":0,"dead_lettered":0,"rejected":0,"unsent":0,"lost":0,"complete":true,` +
+				`"possible_duplicates":0,"retries":0,"failed_put_count":0,"throttled_records":0,"put_record_calls":0,` +
+				`"put_record_batch_calls":0,"request_errors":0,"firehose_records":0,"bytes":0,"billed_bytes":0,` +
+				`"billed_ratio":0,"elapsed_seconds":0,"records_per_second":0,"bytes_per_second":0,` +
+				`"latency_p50_seconds":0,"latency_p99_seconds":0,"stream_quota":{"bytes_per_second":5242880,` +
+				`"records_per_second":500000,"requests_per_second":2000,"as_of":"2026-12-01T04:00:00Z"},"pack_suggested":false}`,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -189,7 +216,8 @@ func TestRenderSummaryFits80Columns(t *testing.T) {
 			BilledBytes: 102_394_880_000,
 		},
 		Elapsed: 3*time.Hour + 25*time.Minute, DeadLetterPath: "/tmp/sample_records.deadletter.ndjson", ConcurrencyLimit: 24,
-		LatencyP50: 1280 * time.Microsecond, LatencyP99: 458752 * time.Microsecond,
+		StreamQuota: cwmetrics.Quota{BytesPerSecond: 50 << 20, RecordsPerSecond: 5_000_000, RequestsPerSecond: 10_000},
+		LatencyP50:  1280 * time.Microsecond, LatencyP99: 458752 * time.Microsecond,
 	}
 	var buf bytes.Buffer
 	if err := RenderSummary(&buf, big); err != nil {

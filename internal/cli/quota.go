@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/firehose-tools/firehose/internal/awsconf"
+	"github.com/firehose-tools/firehose/internal/cwmetrics"
+	"github.com/firehose-tools/firehose/producer"
+)
+
+// quotaTimeout bounds the CloudWatch read of the stream's quota. It runs
+// beside the stream check, so on a healthy endpoint it costs no time.
+const quotaTimeout = 5 * time.Second
+
+// lookupQuota starts reading the stream's quota from CloudWatch's limit
+// metrics and returns a function that waits for it. The quota is zero (not
+// known) when the stream had no traffic in the last day, or when the read
+// fails (a policy without cloudwatch:GetMetricData, no CloudWatch at the
+// endpoint): the rate control then finds the quota by itself.
+func lookupQuota(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, stream string, logger *slog.Logger) func() cwmetrics.Quota {
+	done := make(chan cwmetrics.Quota, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, quotaTimeout)
+		defer cancel()
+		q, err := cwmetrics.FetchQuota(ctx, awsconf.CloudWatch(cfg, awsOpts), stream, time.Now())
+		switch {
+		case err != nil:
+			logger.Debug("stream quota: not read from CloudWatch; the rate control finds it", "stream", stream, "error", err.Error())
+		case !q.Known():
+			logger.Debug("stream quota: no limit metrics in CloudWatch (no traffic in the last day); the rate control finds it", "stream", stream)
+		default:
+			logger.Debug("stream quota from CloudWatch", "stream", stream, "bytes_per_second", q.BytesPerSecond,
+				"records_per_second", q.RecordsPerSecond, "requests_per_second", q.RequestsPerSecond, "as_of", q.At)
+		}
+		done <- q
+	}()
+	return func() cwmetrics.Quota { return <-done }
+}
+
+// quotaLimits are the static limits a known quota gives: the quota where
+// it is lower than the flag (or no flag was given), for each of the three.
+// A bytes/s quota under what the producer accepts as a limit is left to
+// the rate control.
+func (o *sendOptions) quotaLimits(q cwmetrics.Quota) []producer.Option {
+	binds := func(flag, quota float64) bool { return quota >= 1 && (flag <= 0 || quota < flag) }
+	var opts []producer.Option
+	if binds(float64(o.MaxBytesPerSecond), q.BytesPerSecond) && q.BytesPerSecond >= producer.MinBytesPerSecond {
+		opts = append(opts, producer.MaxBytesPerSecond(int64(q.BytesPerSecond)))
+	}
+	if binds(float64(o.MaxRecordsPerSecond), q.RecordsPerSecond) {
+		opts = append(opts, producer.MaxRecordsPerSecond(int(q.RecordsPerSecond)))
+	}
+	if binds(float64(o.MaxRequestsPerSecond), q.RequestsPerSecond) {
+		opts = append(opts, producer.MaxRequestsPerSecond(int(q.RequestsPerSecond)))
+	}
+	return opts
+}
