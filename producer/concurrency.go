@@ -22,7 +22,9 @@ import (
 //     first back-off it doubles per round trip (slow start) up to
 //     defaultSlowStartLimit, then it adds one per round trip. A static
 //     records/s or bytes/s limit (a quota the caller knows) bounds the
-//     burst instead, and slow start goes on up to the maximum.
+//     burst instead: slow start goes on up to what the limit needs in
+//     flight, by Little's law (rate x round trip / request size, times
+//     staticNeedShare), at most the maximum.
 //   - "Slow down." (or another sign of back-pressure: a whole request
 //     throttled, the service unavailable, a timeout) cuts it to
 //     concurrencyThrottleDecrease of itself. Producers on one stream all see
@@ -91,6 +93,13 @@ const (
 	// more than this share of their round trip, the rate is what holds
 	// sending back, and more concurrency would only hold more batches.
 	concurrencyRateBound = 0.1
+	// staticNeedShare is the margin over the in-flight count a static rate
+	// limit needs (see slowStartCeiling): round trips and request sizes
+	// vary.
+	staticNeedShare = 1.5
+	// requestSizeSmoothing is the weight of a request in the mean request
+	// size.
+	requestSizeSmoothing = 0.1
 	// minConcurrencyWindow keeps windows from becoming absurdly short on
 	// loopback, where a round trip takes microseconds.
 	minConcurrencyWindow = time.Millisecond
@@ -122,6 +131,8 @@ type requestSample struct {
 	// acquire returned; 0 when the sender waits on the rate before acquire.
 	rateWait time.Duration
 	outcome  requestOutcome
+	// records and bytes are what the request carried.
+	records, bytes int
 }
 
 // concurrencySettings configures a concurrencyLimiter.
@@ -136,6 +147,10 @@ type concurrencySettings struct {
 	// slowStart is the limit up to which it doubles before the first cut;
 	// 0 means defaultSlowStartLimit.
 	slowStart int
+	// staticRecords and staticBytes are the static rate limits (0: none).
+	// Under one, slow start goes on past slowStart up to what the limit
+	// needs in flight (see slowStartCeiling).
+	staticRecords, staticBytes float64
 	// onChange, if set, is called after the limit changes, outside the
 	// controller's lock, with the reason: "slow start", "grow", "throttled"
 	// or "latency". For debug logs.
@@ -158,10 +173,12 @@ type concurrencyLimiter struct {
 	max   int
 	// slowStartLimit: doubling stops here even before the first cut.
 	slowStartLimit int
-	onChange       func(from, to int, reason string)
-	fixed          bool
-	inFlight       int
-	waiters        []*concurrencyWaiter // FIFO
+	// staticRecords and staticBytes: see concurrencySettings.
+	staticRecords, staticBytes float64
+	onChange                   func(from, to int, reason string)
+	fixed                      bool
+	inFlight                   int
+	waiters                    []*concurrencyWaiter // FIFO
 
 	// Adaptation state.
 	backedOff   bool      // a cut happened: growth is additive from now on
@@ -171,9 +188,11 @@ type concurrencyLimiter struct {
 	windowEnd   time.Time // when the current window ends (zero: no window yet)
 	baseline    float64   // seconds
 	smoothed    float64   // seconds
-	maxLimit    int
-	cutThrottle int64
-	cutRTT      int64
+	// meanRecords and meanBytes are the mean request size (0: none yet).
+	meanRecords, meanBytes float64
+	maxLimit               int
+	cutThrottle            int64
+	cutRTT                 int64
 
 	// The current window's tally, over samples sent since changed.
 	wSamples   int
@@ -184,7 +203,7 @@ type concurrencyLimiter struct {
 }
 
 func newConcurrencyLimiter(s concurrencySettings) *concurrencyLimiter {
-	c := &concurrencyLimiter{onChange: s.onChange}
+	c := &concurrencyLimiter{onChange: s.onChange, staticRecords: s.staticRecords, staticBytes: s.staticBytes}
 	if s.fixed > 0 {
 		c.limit, c.max, c.fixed = s.fixed, s.fixed, true
 	} else {
@@ -282,6 +301,13 @@ func (c *concurrencyLimiter) observeLocked(now time.Time, s requestSample) (reas
 		return ""
 	}
 	rtt := now.Sub(s.sent).Seconds()
+	if s.records > 0 {
+		if c.meanRecords == 0 {
+			c.meanRecords, c.meanBytes = float64(s.records), float64(s.bytes)
+		}
+		c.meanRecords += (float64(s.records) - c.meanRecords) * requestSizeSmoothing
+		c.meanBytes += (float64(s.bytes) - c.meanBytes) * requestSizeSmoothing
+	}
 	if c.windowEnd.IsZero() {
 		// The first sample sets the baseline and opens the first window.
 		c.baseline, c.smoothed = rtt, rtt
@@ -343,12 +369,12 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) (reason s
 		c.backedOff = true
 		c.cutRTT++
 	case c.wReached && c.wWait <= concurrencyRateBound*c.wRTT && mean <= concurrencyGrowTolerance*c.baseline:
-		if c.backedOff || c.limit >= c.slowStartLimit {
+		if ceiling := c.slowStartCeiling(); c.backedOff || c.limit >= ceiling {
 			reason = "grow"
 			c.limit = min(c.limit+1, c.max)
 		} else {
 			reason = "slow start"
-			c.limit = min(c.limit*2, c.slowStartLimit, c.max)
+			c.limit = min(c.limit*2, ceiling, c.max)
 		}
 	}
 	if c.limit != old {
@@ -356,6 +382,28 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) (reason s
 		c.maxLimit = max(c.maxLimit, c.limit)
 	}
 	return reason
+}
+
+// slowStartCeiling is where slow start gives way to adding one:
+// slowStartLimit, or under a static rate limit what that limit needs in
+// flight by Little's law (rate x baseline round trip / mean request size,
+// times staticNeedShare; the lower of the records/s and bytes/s needs, as
+// the lower binds), up to the maximum.
+func (c *concurrencyLimiter) slowStartCeiling() int {
+	if c.staticRecords <= 0 && c.staticBytes <= 0 {
+		return c.slowStartLimit
+	}
+	need := math.Inf(1)
+	if c.staticRecords > 0 && c.meanRecords > 0 {
+		need = c.staticRecords * c.baseline / c.meanRecords
+	}
+	if c.staticBytes > 0 && c.meanBytes > 0 {
+		need = min(need, c.staticBytes*c.baseline/c.meanBytes)
+	}
+	if math.IsInf(need, 1) {
+		return c.max
+	}
+	return int(min(math.Ceil(staticNeedShare*need), float64(c.max)))
 }
 
 // cutLimit multiplies limit by factor, by at least one, down to one.

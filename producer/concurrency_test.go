@@ -37,7 +37,7 @@ func driveConcRounds(t *testing.T, c *concurrencyLimiter, rounds int, r concRoun
 		}
 		time.Sleep(rtt)
 		for range n {
-			c.release(requestSample{sent: sent, rateWait: r.rateWait, outcome: outcome})
+			c.release(requestSample{sent: sent, rateWait: r.rateWait, outcome: outcome, records: r.records, bytes: r.bytes})
 		}
 		limits = append(limits, c.stats().Limit)
 	}
@@ -49,6 +49,8 @@ type concRoundSpec struct {
 	rtt      func(round int) time.Duration
 	outcome  func(round int) requestOutcome
 	rateWait time.Duration
+	// records and bytes are each request's size (0: not given).
+	records, bytes int
 }
 
 func TestConcurrencyLimitRules(t *testing.T) {
@@ -90,12 +92,25 @@ func TestConcurrencyLimitRules(t *testing.T) {
 			rounds: 7, want: []int{1, 2, 4, 8, 16, 17, 18},
 		},
 		{
-			name:     "a static bytes/s limit bounds the burst: slow start goes on to the maximum",
-			settings: configured(MaxBytesPerSecond(5 << 20)), rounds: 9, want: []int{1, 2, 4, 8, 16, 32, 64, 64, 64},
+			name:     "a static bytes/s limit: slow start goes on to what it needs in flight, 1.5 x 5 MiB/s x 100 ms / 45 KB",
+			settings: configured(MaxBytesPerSecond(5 << 20)), rounds: 8, spec: concRoundSpec{records: 500, bytes: 45_000},
+			want:    []int{1, 2, 4, 8, 16, 18, 19, 20},
+			reasons: []string{"slow start", "slow start", "slow start", "slow start", "slow start", "grow", "grow"},
 		},
 		{
-			name:     "a static records/s limit too, up to MaxConcurrency",
-			settings: configured(MaxRecordsPerSecond(500_000), MaxConcurrency(40)), rounds: 7, want: []int{1, 2, 4, 8, 16, 32, 40},
+			name:     "a raised static bytes/s limit needs more than the maximum",
+			settings: configured(MaxBytesPerSecond(50 << 20)), rounds: 9, spec: concRoundSpec{records: 500, bytes: 45_000},
+			want: []int{1, 2, 4, 8, 16, 32, 64, 64, 64},
+		},
+		{
+			name:     "the lower need binds: 500,000 records/s need 150 in flight, 5 MiB/s 18",
+			settings: configured(MaxRecordsPerSecond(500_000), MaxBytesPerSecond(5<<20)), rounds: 6,
+			spec: concRoundSpec{records: 500, bytes: 45_000}, want: []int{1, 2, 4, 8, 16, 18},
+		},
+		{
+			name:     "a static records/s limit alone, up to MaxConcurrency",
+			settings: configured(MaxRecordsPerSecond(500_000), MaxConcurrency(40)), rounds: 7,
+			spec: concRoundSpec{records: 500, bytes: 45_000}, want: []int{1, 2, 4, 8, 16, 32, 40},
 		},
 		{
 			name:     "a static requests/s limit does not bound the bytes",

@@ -266,16 +266,11 @@ func (c *config) validate(stream string) error {
 	return nil
 }
 
-// concurrencySettings configure the in-flight limit. A static records/s
-// or bytes/s limit bounds how far over the quota a burst can go, which is
-// what stops slow start at defaultSlowStartLimit without one: with it,
-// slow start doubles up to the maximum.
+// concurrencySettings configure the in-flight limit: see
+// concurrencySettings.staticBytes for what the static limits change.
 func (c *config) concurrencySettings() concurrencySettings {
-	s := concurrencySettings{fixed: c.concurrency, max: c.maxConcurrency}
-	if c.maxBytesPerSecond > 0 || c.maxRecordsPerSecond > 0 {
-		s.slowStart = c.maxConcurrency
-	}
-	return s
+	return concurrencySettings{fixed: c.concurrency, max: c.maxConcurrency,
+		staticRecords: c.maxRecordsPerSecond, staticBytes: c.maxBytesPerSecond}
 }
 
 // finish derives the settings that depend on others, after validate.

@@ -51,7 +51,8 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 	outcome := requestFailed
 	var start time.Time
 	defer func() {
-		p.inFlight.release(requestSample{sent: start, rateWait: start.Sub(acquired), outcome: outcome})
+		p.inFlight.release(requestSample{sent: start, rateWait: start.Sub(acquired), outcome: outcome,
+			records: len(entries), bytes: bt.bytes})
 	}()
 	if p.runCtx.Err() != nil {
 		p.giveUp(entries, p.stopReason(), "", "", false)
