@@ -1,7 +1,6 @@
 package cwmetrics
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -11,17 +10,17 @@ import (
 
 	"github.com/firehose-tools/firehose/emulator"
 	"github.com/firehose-tools/firehose/internal/awsconf"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 )
 
 // TestFetchAgainstEmulator reads the metrics our emulator records for a
 // PutRecordBatch, over both CloudWatch protocols the SDK can speak (moto only
 // covers JSON 1.0; real CloudWatch is reached with the CBOR default).
 func TestFetchAgainstEmulator(t *testing.T) {
-	url := startEmulator(t)
 	const records, recordBytes = 10, 8
 	for _, protocol := range []string{awsconf.ProtocolCBOR, awsconf.ProtocolJSON} {
 		t.Run(protocol, func(t *testing.T) {
-			cw, put := newStream(t, url, protocol, "metrics-"+protocol)
+			cw, put := newStream(t, protocol, "metrics-"+protocol)
 			put(records, recordBytes)
 			report, err := Wait(t.Context(), cw, Query{Stream: "metrics-" + protocol, End: time.Now().Add(time.Minute)},
 				records, 5*time.Second, 100*time.Millisecond, nil)
@@ -43,11 +42,10 @@ func TestFetchAgainstEmulator(t *testing.T) {
 // traffic), the emulator's configured quota after it.
 func TestFetchQuotaAgainstEmulator(t *testing.T) {
 	quota := emulator.QuotaConfig{BytesPerSecond: 3 << 20, RecordsPerSecond: 70_000, RequestsPerSecond: 900}
-	url := startEmulator(t, emulator.Quotas(quota))
 	for _, protocol := range []string{awsconf.ProtocolCBOR, awsconf.ProtocolJSON} {
 		t.Run(protocol, func(t *testing.T) {
 			stream := "quota-" + protocol
-			cw, put := newStream(t, url, protocol, stream)
+			cw, put := newStream(t, protocol, stream, emulator.Quotas(quota))
 			got, err := FetchQuota(t.Context(), cw, stream, time.Now())
 			if err != nil {
 				t.Fatal(err)
@@ -74,41 +72,18 @@ func TestFetchQuotaAgainstEmulator(t *testing.T) {
 	}
 }
 
-// startEmulator starts an emulator on loopback for the test and returns
-// its URL.
-func startEmulator(t *testing.T, opts ...emulator.Option) string {
-	t.Helper()
-	srv, err := emulator.New(append([]emulator.Option{emulator.DataDir(t.TempDir())}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := srv.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close(context.Background()) })
-	return url
-}
-
-// newStream creates a stream on the emulator at url and returns a
-// CloudWatch client speaking protocol and a function that sends one
+// newStream starts an emulator with a stream and returns a CloudWatch
+// client speaking protocol to it and a function that sends one
 // PutRecordBatch of n records of size bytes to the stream.
-func newStream(t *testing.T, url, protocol, stream string) (API, func(n, size int)) {
+func newStream(t *testing.T, protocol, stream string, opts ...emulator.Option) (API, func(n, size int)) {
 	t.Helper()
-	opts := awsconf.Options{EndpointURL: url, Local: true, CloudWatchProtocol: protocol}
-	cfg, err := awsconf.Load(t.Context(), opts)
+	url, _ := backend.StartEmulator(t, stream, opts...)
+	awsOpts := awsconf.Options{EndpointURL: url, Local: true, CloudWatchProtocol: protocol}
+	cfg, err := awsconf.Load(t.Context(), awsOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fh := awsconf.Firehose(cfg)
-	if _, err := fh.CreateDeliveryStream(t.Context(), &firehose.CreateDeliveryStreamInput{
-		DeliveryStreamName: aws.String(stream),
-		ExtendedS3DestinationConfiguration: &ftypes.ExtendedS3DestinationConfiguration{
-			BucketARN: aws.String("arn:aws:s3:::metrics-bucket"), RoleARN: aws.String("arn:aws:iam::000000000000:role/firehose"),
-		},
-	}); err != nil {
-		t.Fatal(err)
-	}
 	put := func(n, size int) {
 		t.Helper()
 		batch := make([]ftypes.Record, n)
@@ -119,5 +94,5 @@ func newStream(t *testing.T, url, protocol, stream string) (API, func(n, size in
 			t.Fatal(err)
 		}
 	}
-	return awsconf.CloudWatch(cfg, opts), put
+	return awsconf.CloudWatch(cfg, awsOpts), put
 }
