@@ -118,7 +118,6 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		calls.Log = g.logger.With(slog.String("stream", spec.opts.Stream)) // as the producer's own lines
 	}
 	extra := append([]producer.Option{producer.OnResult(r.settled), producer.Hooks(&r.latency, calls)}, spec.extra...)
-	extra = append(extra, spec.opts.quotaLimits(r.quota)...)
 	if r.async == nil && !spec.opts.LingerSet {
 		// A file is read as fast as batches go: every batch is full but the
 		// last, which goes at the end of input.
@@ -129,7 +128,8 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		// stays after the checkpoint's watermark and is sent on resume.
 		extra = append(extra, producer.DeadLetterOnStop(false))
 	}
-	p, err := spec.opts.newProducer(client, r.sink, g.logger, extra...)
+	opts := spec.opts.withQuota(r.quota)
+	p, err := opts.newProducer(client, r.sink, g.logger, extra...)
 	if err != nil {
 		r.closeInput()
 		_ = r.sink.Close()

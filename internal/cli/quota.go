@@ -41,21 +41,20 @@ func lookupQuota(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, s
 	return func() cwmetrics.Quota { return <-done }
 }
 
-// quotaLimits are the static limits a known quota gives: the quota where
-// it is lower than the flag (or no flag was given), for each of the three.
-// A bytes/s quota under what the producer accepts as a limit is left to
-// the rate control.
-func (o *sendOptions) quotaLimits(q cwmetrics.Quota) []producer.Option {
+// withQuota returns the options with the stream's known quota as their
+// static limits: each of the three --max-*-per-second flags is lowered to
+// the quota where it is unset or higher. A bytes/s quota under what the
+// producer accepts as a limit is left to the rate control.
+func (o sendOptions) withQuota(q cwmetrics.Quota) sendOptions {
 	binds := func(flag, quota float64) bool { return quota >= 1 && (flag <= 0 || quota < flag) }
-	var opts []producer.Option
 	if binds(float64(o.MaxBytesPerSecond), q.BytesPerSecond) && q.BytesPerSecond >= producer.MinBytesPerSecond {
-		opts = append(opts, producer.MaxBytesPerSecond(int64(q.BytesPerSecond)))
+		o.MaxBytesPerSecond = int64(q.BytesPerSecond)
 	}
 	if binds(float64(o.MaxRecordsPerSecond), q.RecordsPerSecond) {
-		opts = append(opts, producer.MaxRecordsPerSecond(int(q.RecordsPerSecond)))
+		o.MaxRecordsPerSecond = int(q.RecordsPerSecond)
 	}
 	if binds(float64(o.MaxRequestsPerSecond), q.RequestsPerSecond) {
-		opts = append(opts, producer.MaxRequestsPerSecond(int(q.RequestsPerSecond)))
+		o.MaxRequestsPerSecond = int(q.RequestsPerSecond)
 	}
-	return opts
+	return o
 }
