@@ -92,16 +92,20 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 	}
 	r.cfg = cfg
 	client := awsconf.Firehose(cfg)
-	var quota func() cwmetrics.Quota
+	var quota func(grace time.Duration) cwmetrics.Quota
 	if !spec.opts.NoQuotaLookup {
 		quota = lookupQuota(ctx, cfg, awsOpts, spec.opts.Stream, g.logger)
 	}
+	checkStart := time.Now()
 	if err := checkStream(ctx, client, spec.opts.Stream, cfg.Region, g.logger); err != nil {
+		if quota != nil {
+			quota(0)
+		}
 		r.closeInput()
 		return nil, err
 	}
 	if quota != nil {
-		r.quota = quota()
+		r.quota = quota(quotaGrace(time.Since(checkStart)))
 	}
 	r.sink = producer.NewFileSink(spec.deadLetter)
 	// The dead-letter file must be writable before anything is sent: a

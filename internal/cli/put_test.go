@@ -6,11 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -540,6 +545,61 @@ func TestPutReadsQuotaFromCloudWatch(t *testing.T) {
 	want = append(want, more...)
 	if third.StreamQuota != nil {
 		t.Errorf("--no-quota-lookup: quota %+v read anyway", *third.StreamQuota)
+	}
+	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+}
+
+// TestPutDoesNotWaitForAnUnansweredCloudWatch: a CloudWatch that never
+// answers (a network with a route to Firehose only) costs a put at most
+// the grace after the stream check, not the read's whole timeout, and the
+// put goes on without the quota.
+func TestPutDoesNotWaitForAnUnansweredCloudWatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream = "no-cloudwatch"
+	endpoint, objects := startEmulatorBackend(t, stream)
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var held atomic.Int32
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("X-Amz-Target")+r.URL.Path, "GraniteServiceVersion20100801") {
+			held.Add(1)
+			select { // CloudWatch: no answer
+			case <-r.Context().Done():
+			case <-stop:
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stop) }) // runs first: frees a held handler
+
+	input, want := writeInput(t, 20, 41)
+	start := time.Now()
+	code, out, errOut := runCLI(t, nil, "--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json", "put",
+		"--stream", stream, "--dead-letter", filepath.Join(t.TempDir(), "dl.ndjson"), "--no-checkpoint", input)
+	took := time.Since(start)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if held.Load() == 0 {
+		t.Fatal("put did not ask CloudWatch for the quota")
+	}
+	var doc ui.SummaryJSON
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if doc.StreamQuota != nil {
+		t.Errorf("quota %+v from a CloudWatch that did not answer", *doc.StreamQuota)
+	}
+	if took >= quotaTimeout {
+		t.Errorf("put took %v: it waited for CloudWatch's whole timeout (%v), not the grace after the check", took, quotaTimeout)
 	}
 	assertExactlyOnce(t, deliveredLines(t, objects()), want)
 }

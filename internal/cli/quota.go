@@ -12,20 +12,33 @@ import (
 	"github.com/firehose-tools/firehose/producer"
 )
 
-// quotaTimeout bounds the CloudWatch read of the stream's quota. It runs
-// beside the stream check, so on a healthy endpoint it costs no time.
+// quotaTimeout bounds the CloudWatch read of the stream's quota.
 const quotaTimeout = 5 * time.Second
 
+// quotaGrace is how long the send waits for the quota after the stream
+// check has answered: at least minQuotaGrace, and quotaGraceRTTs times as
+// long as the check took. A CloudWatch endpoint that does not answer (a
+// network with a route to Firehose only) must not hold up every run.
+func quotaGrace(check time.Duration) time.Duration {
+	return max(minQuotaGrace, quotaGraceRTTs*check)
+}
+
+const (
+	minQuotaGrace  = time.Second
+	quotaGraceRTTs = 3
+)
+
 // lookupQuota starts reading the stream's quota from CloudWatch's limit
-// metrics and returns a function that waits for it. The quota is zero (not
-// known) when the stream had no traffic in the last day, or when the read
-// fails (a policy without cloudwatch:GetMetricData, no CloudWatch at the
-// endpoint): the rate control then finds the quota by itself.
-func lookupQuota(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, stream string, logger *slog.Logger) func() cwmetrics.Quota {
+// metrics and returns a function that waits for it, at most grace (zero:
+// stops the read without waiting), and must be called once. The
+// quota is zero (not known) when the stream had no traffic in the last
+// day, or when the read fails or takes longer (a policy without
+// cloudwatch:GetMetricData, no CloudWatch at the endpoint or no route to
+// it): the rate control then finds the quota by itself.
+func lookupQuota(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, stream string, logger *slog.Logger) func(grace time.Duration) cwmetrics.Quota {
+	ctx, cancel := context.WithTimeout(ctx, quotaTimeout)
 	done := make(chan cwmetrics.Quota, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(ctx, quotaTimeout)
-		defer cancel()
 		q, err := cwmetrics.FetchQuota(ctx, awsconf.CloudWatch(cfg, awsOpts), stream, time.Now())
 		switch {
 		case err != nil:
@@ -38,7 +51,21 @@ func lookupQuota(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, s
 		}
 		done <- q
 	}()
-	return func() cwmetrics.Quota { return <-done }
+	return func(grace time.Duration) cwmetrics.Quota {
+		defer cancel()
+		if grace <= 0 {
+			return cwmetrics.Quota{}
+		}
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case q := <-done:
+			return q
+		case <-timer.C:
+			logger.Debug("stream quota: CloudWatch did not answer in time; the rate control finds it", "stream", stream, "waited", grace)
+			return cwmetrics.Quota{}
+		}
+	}
 }
 
 // withQuota returns the options with the stream's known quota as their
