@@ -46,6 +46,50 @@ func TestStaticLimits(t *testing.T) {
 	}
 }
 
+// TestStaticLimitCapsBatches: under a static bytes/s or records/s limit
+// (the stream's quota, when known) a batch carries at most 1/64 of a
+// second of it, from the first request on; without one, batches fill.
+func TestStaticLimitCapsBatches(t *testing.T) {
+	t.Parallel()
+	const recordBytes = 200 // 199 bytes and the newline
+	tests := []struct {
+		name     string
+		opts     []Option
+		wantMax  int // records in the largest batch
+		wantCall int // records in the first batch
+	}{
+		{name: "no static limit: full batches", wantMax: 500, wantCall: 500},
+		{name: "2 MiB/s: 32 KiB batches", opts: []Option{MaxBytesPerSecond(2 << 20)}, wantMax: 163, wantCall: 163},
+		{name: "6,400 records/s: 100-record batches", opts: []Option{MaxRecordsPerSecond(6400)}, wantMax: 100, wantCall: 100},
+		{name: "50 MiB/s: no cap below a full batch", opts: []Option{MaxBytesPerSecond(50 << 20)}, wantMax: 500, wantCall: 500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				fc := &fakeClient{}
+				p := newTestProducer(t, fc, append(tc.opts, Linger(time.Minute))...)
+				recs := make([]Record, 2000)
+				for i := range recs {
+					recs[i] = Record{Seq: int64(i + 1), Data: make([]byte, recordBytes-1)}
+				}
+				if err := p.Send(context.Background(), SliceSource(recs)); err != nil {
+					t.Fatal(err)
+				}
+				calls := fc.calls()
+				largest := 0
+				for _, c := range calls {
+					largest = max(largest, len(c))
+				}
+				if largest != tc.wantMax || len(calls[0]) != tc.wantCall {
+					t.Errorf("largest batch %d records, first %d; want %d and %d", largest, len(calls[0]), tc.wantMax, tc.wantCall)
+				}
+				checkInvariant(t, p.Stats())
+			})
+		})
+	}
+}
+
 func TestStaticBytesLimit(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
