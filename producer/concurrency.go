@@ -22,7 +22,7 @@ import (
 //     first back-off it doubles per round trip (slow start) up to
 //     defaultSlowStartLimit, then it adds one per round trip. A static
 //     records/s or bytes/s limit (a quota the caller knows) bounds the
-//     burst instead: slow start goes on up to what the limit needs in
+//     burst instead: slow start goes straight to what the limit needs in
 //     flight, by Little's law (rate x round trip / request size, times
 //     staticNeedShare), at most the maximum.
 //   - "Slow down." (or another sign of back-pressure: a whole request
@@ -375,6 +375,11 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) (reason s
 		} else {
 			reason = "slow start"
 			c.limit = min(c.limit*2, ceiling, c.max)
+			if c.staticRecords > 0 || c.staticBytes > 0 {
+				// The static limit bounds the rate whatever is in flight:
+				// no need to double towards what it needs.
+				c.limit = ceiling
+			}
 		}
 	}
 	if c.limit != old {
