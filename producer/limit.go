@@ -394,7 +394,9 @@ func (l *limiter) succeeded() {
 // hundred or thousand records/s, or 100 KB records under a bytes/s quota of
 // a few MiB), requests shrink and go paced at the rate, a few a second,
 // instead of a whole second's worth landing at once and overrunning the
-// quota when the next one follows early. A nil limiter caps nothing.
+// quota when the next one follows early. Under a static limit a batch is
+// also at most 1/staticBatchesPerSecond of it (see batchShare). A nil
+// limiter caps nothing.
 func (l *limiter) batchCap(maxRecords, maxBytes int) (records, bytes int) {
 	if l == nil {
 		return maxRecords, maxBytes
