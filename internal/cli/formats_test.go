@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
-
-	"github.com/firehose-tools/firehose/internal/ui"
 )
 
 // TestPutInputFormats: plain-text lines (a log) are delivered byte for
@@ -77,10 +74,7 @@ func TestPutInputFormats(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 			}
-			var doc ui.SummaryJSON
-			if err := json.Unmarshal([]byte(out), &doc); err != nil {
-				t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
-			}
+			doc := summaryJSON(t, out)
 			if doc.Delivered != int64(len(tc.want)) || doc.RecordsRead != int64(len(tc.want)) {
 				t.Errorf("JSON summary: read %d, delivered %d; want %d", doc.RecordsRead, doc.Delivered, len(tc.want))
 			}

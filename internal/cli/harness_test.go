@@ -24,6 +24,7 @@ import (
 	"github.com/firehose-tools/firehose/emulator"
 	"github.com/firehose-tools/firehose/internal/mockdata"
 	"github.com/firehose-tools/firehose/internal/testutil/backend"
+	"github.com/firehose-tools/firehose/internal/ui"
 )
 
 // backends are the endpoints every sending test runs against.
@@ -245,4 +246,14 @@ func callsTaken(srv *emulator.Server, scripted int) int {
 		left += f.Times
 	}
 	return scripted - left
+}
+
+// summaryJSON parses the summary that --output json prints on stdout.
+func summaryJSON(t *testing.T, stdout string) ui.SummaryJSON {
+	t.Helper()
+	var doc ui.SummaryJSON
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	return doc
 }

@@ -46,10 +46,7 @@ func TestWriteSummary(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.output == outputJSON {
-				var doc ui.SummaryJSON
-				if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
-					t.Fatalf("stdout is not one JSON document: %v\n%s", err, out.String())
-				}
+				doc := summaryJSON(t, out.String())
 				if doc.Delivered != tc.wantJSONDelivered || doc.ElapsedSeconds != 2 || !doc.PackSuggested {
 					t.Errorf("document %+v", doc)
 				}

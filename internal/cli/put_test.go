@@ -517,11 +517,7 @@ func TestPutReadsQuotaFromCloudWatch(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 		}
-		var doc ui.SummaryJSON
-		if err := json.Unmarshal([]byte(out), &doc); err != nil {
-			t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
-		}
-		return doc, want
+		return summaryJSON(t, out), want
 	}
 
 	first, want := put(20, 31)
@@ -591,10 +587,7 @@ func TestPutDoesNotWaitForAnUnansweredCloudWatch(t *testing.T) {
 	if held.Load() == 0 {
 		t.Fatal("put did not ask CloudWatch for the quota")
 	}
-	var doc ui.SummaryJSON
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
-	}
+	doc := summaryJSON(t, out)
 	if doc.StreamQuota != nil {
 		t.Errorf("quota %+v from a CloudWatch that did not answer", *doc.StreamQuota)
 	}
