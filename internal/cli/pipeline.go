@@ -92,21 +92,16 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 	}
 	r.cfg = cfg
 	client := awsconf.Firehose(cfg)
-	var quota func(grace time.Duration) cwmetrics.Quota
+	var lookup *quotaLookup
 	if !spec.opts.NoQuotaLookup {
-		quota = lookupQuota(ctx, cfg, awsOpts, spec.opts.Stream, g.logger)
+		lookup = startQuotaLookup(ctx, cfg, awsOpts, spec.opts.Stream, g.logger)
 	}
-	checkStart := time.Now()
 	if err := checkStream(ctx, client, spec.opts.Stream, cfg.Region, g.logger); err != nil {
-		if quota != nil {
-			quota(0)
-		}
+		lookup.stop()
 		r.closeInput()
 		return nil, err
 	}
-	if quota != nil {
-		r.quota = quota(quotaGrace(time.Since(checkStart)))
-	}
+	r.quota = lookup.wait()
 	r.sink = producer.NewFileSink(spec.deadLetter)
 	// The dead-letter file must be writable before anything is sent: a
 	// record that fails later must have a durable place to go.
@@ -114,12 +109,10 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		r.closeInput()
 		return nil, usageErrorf("--dead-letter %s: %w", spec.deadLetter, errors.Unwrap(err))
 	}
-	calls := logging.CallLog{Log: logging.Discard(), Level: slog.LevelDebug}
+	// The line per API call carries the stream, as the producer's own lines.
+	calls := logging.CallLog{Log: g.logger.With(slog.String("stream", spec.opts.Stream)), Level: slog.LevelDebug}
 	if spec.scenarioCalls {
 		calls.Level = g.scenarioCallLevel()
-	}
-	if g.logger != nil {
-		calls.Log = g.logger.With(slog.String("stream", spec.opts.Stream)) // as the producer's own lines
 	}
 	extra := append([]producer.Option{producer.OnResult(r.settled), producer.Hooks(&r.latency, calls)}, spec.extra...)
 	if r.async == nil && !spec.opts.LingerSet {

@@ -15,29 +15,33 @@ import (
 // quotaTimeout bounds the CloudWatch read of the stream's quota.
 const quotaTimeout = 5 * time.Second
 
-// quotaGrace is how long the send waits for the quota after the stream
-// check has answered: at least minQuotaGrace, and quotaGraceRTTs times as
-// long as the check took. A CloudWatch endpoint that does not answer (a
-// network with a route to Firehose only) must not hold up every run.
-func quotaGrace(check time.Duration) time.Duration {
-	return max(minQuotaGrace, quotaGraceRTTs*check)
-}
-
+// The send waits for the quota after the stream check has answered at
+// most minQuotaGrace, or quotaGraceRTTs times as long as the check took if
+// that is longer. A CloudWatch endpoint that does not answer (a network
+// with a route to Firehose only) must not hold up every run.
 const (
 	minQuotaGrace  = time.Second
 	quotaGraceRTTs = 3
 )
 
-// lookupQuota starts reading the stream's quota from CloudWatch's limit
-// metrics and returns a function that waits for it, at most grace (zero:
-// stops the read without waiting), and must be called once. The
-// quota is zero (not known) when the stream had no traffic in the last
-// day, or when the read fails or takes longer (a policy without
-// cloudwatch:GetMetricData, no CloudWatch at the endpoint or no route to
-// it): the rate control then finds the quota by itself.
-func lookupQuota(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, stream string, logger *slog.Logger) func(grace time.Duration) cwmetrics.Quota {
+// quotaLookup reads the stream's quota from CloudWatch's limit metrics
+// while the stream check runs. The quota is zero (not known) when the
+// stream had no traffic in the last day, or when the read fails or takes
+// too long (a policy without cloudwatch:GetMetricData, no CloudWatch at
+// the endpoint or no route to it): the rate control then finds the quota
+// by itself. A nil *quotaLookup (--no-quota-lookup) knows no quota.
+type quotaLookup struct {
+	stream  string
+	logger  *slog.Logger
+	started time.Time
+	cancel  context.CancelFunc
+	done    chan cwmetrics.Quota
+}
+
+// startQuotaLookup starts the read, at the same time as the stream check.
+func startQuotaLookup(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, stream string, logger *slog.Logger) *quotaLookup {
 	ctx, cancel := context.WithTimeout(ctx, quotaTimeout)
-	done := make(chan cwmetrics.Quota, 1)
+	l := &quotaLookup{stream: stream, logger: logger, started: time.Now(), cancel: cancel, done: make(chan cwmetrics.Quota, 1)}
 	go func() {
 		q, err := cwmetrics.FetchQuota(ctx, awsconf.CloudWatch(cfg, awsOpts), stream, time.Now())
 		switch {
@@ -49,22 +53,34 @@ func lookupQuota(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, s
 			logger.Debug("stream quota from CloudWatch", "stream", stream, "bytes_per_second", q.BytesPerSecond,
 				"records_per_second", q.RecordsPerSecond, "requests_per_second", q.RequestsPerSecond, "as_of", q.At)
 		}
-		done <- q
+		l.done <- q
 	}()
-	return func(grace time.Duration) cwmetrics.Quota {
-		defer cancel()
-		if grace <= 0 {
-			return cwmetrics.Quota{}
-		}
-		timer := time.NewTimer(grace)
-		defer timer.Stop()
-		select {
-		case q := <-done:
-			return q
-		case <-timer.C:
-			logger.Debug("stream quota: CloudWatch did not answer in time; the rate control finds it", "stream", stream, "waited", grace)
-			return cwmetrics.Quota{}
-		}
+	return l
+}
+
+// wait returns the quota, called when the stream check has answered: the
+// check took as long as the read has run so far, which sets the grace.
+func (l *quotaLookup) wait() cwmetrics.Quota {
+	if l == nil {
+		return cwmetrics.Quota{}
+	}
+	defer l.cancel()
+	grace := max(minQuotaGrace, quotaGraceRTTs*time.Since(l.started))
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case q := <-l.done:
+		return q
+	case <-timer.C:
+		l.logger.Debug("stream quota: CloudWatch did not answer in time; the rate control finds it", "stream", l.stream, "waited", grace)
+		return cwmetrics.Quota{}
+	}
+}
+
+// stop ends the read without waiting for it (the stream check failed).
+func (l *quotaLookup) stop() {
+	if l != nil {
+		l.cancel()
 	}
 }
 
