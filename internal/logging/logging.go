@@ -127,6 +127,3 @@ func tidyFloat(a slog.Attr) slog.Attr {
 		return slog.Float64(a.Key, r)
 	}
 }
-
-// Discard is a logger that drops everything.
-func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
