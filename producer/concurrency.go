@@ -148,8 +148,8 @@ type concurrencySettings struct {
 	// 0 means defaultSlowStartLimit.
 	slowStart int
 	// staticRecords and staticBytes are the static rate limits (0: none).
-	// Under one, slow start goes on past slowStart up to what the limit
-	// needs in flight (see slowStartCeiling).
+	// Under one, slow start goes straight to what the limit needs in
+	// flight (see slowStartCeiling).
 	staticRecords, staticBytes float64
 	// onChange, if set, is called after the limit changes, outside the
 	// controller's lock, with the reason: "slow start", "grow", "throttled"
@@ -173,8 +173,10 @@ type concurrencyLimiter struct {
 	max   int
 	// slowStartLimit: doubling stops here even before the first cut.
 	slowStartLimit int
-	// staticRecords and staticBytes: see concurrencySettings.
+	// staticRecords and staticBytes: see concurrencySettings; static is
+	// either set.
 	staticRecords, staticBytes float64
+	static                     bool
 	onChange                   func(from, to int, reason string)
 	fixed                      bool
 	inFlight                   int
@@ -188,7 +190,8 @@ type concurrencyLimiter struct {
 	windowEnd   time.Time // when the current window ends (zero: no window yet)
 	baseline    float64   // seconds
 	smoothed    float64   // seconds
-	// meanRecords and meanBytes are the mean request size (0: none yet).
+	// meanRecords and meanBytes are the mean request size under a static
+	// limit (0: none yet).
 	meanRecords, meanBytes float64
 	maxLimit               int
 	cutThrottle            int64
@@ -203,7 +206,8 @@ type concurrencyLimiter struct {
 }
 
 func newConcurrencyLimiter(s concurrencySettings) *concurrencyLimiter {
-	c := &concurrencyLimiter{onChange: s.onChange, staticRecords: s.staticRecords, staticBytes: s.staticBytes}
+	c := &concurrencyLimiter{onChange: s.onChange, staticRecords: s.staticRecords, staticBytes: s.staticBytes,
+		static: s.staticRecords > 0 || s.staticBytes > 0}
 	if s.fixed > 0 {
 		c.limit, c.max, c.fixed = s.fixed, s.fixed, true
 	} else {
@@ -301,7 +305,7 @@ func (c *concurrencyLimiter) observeLocked(now time.Time, s requestSample) (reas
 		return ""
 	}
 	rtt := now.Sub(s.sent).Seconds()
-	if s.records > 0 {
+	if c.static && s.records > 0 {
 		if c.meanRecords == 0 {
 			c.meanRecords, c.meanBytes = float64(s.records), float64(s.bytes)
 		}
@@ -374,12 +378,13 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) (reason s
 			c.limit = min(c.limit+1, c.max)
 		} else {
 			reason = "slow start"
-			c.limit = min(c.limit*2, ceiling, c.max)
-			if c.staticRecords > 0 || c.staticBytes > 0 {
+			next := c.limit * 2
+			if c.static {
 				// The static limit bounds the rate whatever is in flight:
 				// no need to double towards what it needs.
-				c.limit = ceiling
+				next = ceiling
 			}
+			c.limit = min(next, ceiling, c.max)
 		}
 	}
 	if c.limit != old {
@@ -395,7 +400,7 @@ func (c *concurrencyLimiter) adjustLocked(now time.Time, mean float64) (reason s
 // times staticNeedShare; the lower of the records/s and bytes/s needs, as
 // the lower binds), up to the maximum.
 func (c *concurrencyLimiter) slowStartCeiling() int {
-	if c.staticRecords <= 0 && c.staticBytes <= 0 {
+	if !c.static {
 		return c.slowStartLimit
 	}
 	need := math.Inf(1)
