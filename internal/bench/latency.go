@@ -179,13 +179,9 @@ func (c *config) runLatencyCase(ctx context.Context, log io.Writer, lc latencyCa
 		return latencyOutcome{}, err
 	}
 	defer s.close()
-	counted := specs
-	if lc.usedBefore {
-		warm := lc.warmUp()
-		if err := c.warmUp(ctx, s, latencyStream, warm); err != nil {
-			return latencyOutcome{}, err
-		}
-		counted = append(slices.Clone(specs), warm)
+	counted, err := c.warmUp(ctx, s, lc, specs)
+	if err != nil {
+		return latencyOutcome{}, err
 	}
 	out := latencyOutcome{finishes: make([]time.Duration, len(specs))}
 	runs := make([]putRun, len(specs))
@@ -214,17 +210,23 @@ func (c *config) runLatencyCase(ctx context.Context, log io.Writer, lc latencyCa
 	return out, err
 }
 
-// warmUp sends the warm-up input of a stream used before and waits for it
-// to finish, so that the stream's limit metrics are in CloudWatch.
-func (c *config) warmUp(ctx context.Context, s *session, stream string, warm idRecordSpec) error {
+// warmUp makes the case's stream one used before: for a case with
+// usedBefore it sends the warm-up input and waits for it to finish, so that
+// the stream's limit metrics are in CloudWatch. It returns the inputs to
+// count in the delivered files: specs, and the warm-up if it was sent.
+func (c *config) warmUp(ctx context.Context, s *session, lc latencyCase, specs []idRecordSpec) ([]idRecordSpec, error) {
+	if !lc.usedBefore {
+		return specs, nil
+	}
+	warm := lc.warmUp()
 	f, err := c.idInput.file(warm)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := runPutAs(ctx, c.bin, s.dir, s.emu.URL, stream, warm.prefix, f.path, c.putFlags()); err != nil {
-		return fmt.Errorf("warm-up put: %w", err)
+	if _, err := runPutAs(ctx, c.bin, s.dir, s.emu.URL, latencyStream, warm.prefix, f.path, c.putFlags()); err != nil {
+		return nil, fmt.Errorf("warm-up put: %w", err)
 	}
-	return nil
+	return append(slices.Clone(specs), warm), nil
 }
 
 // idealTime is how long bytes take at quota bytes/s.
@@ -318,8 +320,9 @@ func (c *config) raisedQuota(ctx context.Context, log io.Writer, usedBefore bool
 	}
 	name := "latency " + caseName
 	lc := latencyCase{prefix: "R50", latency: 50 * time.Millisecond, quotaBytes: raisedQuotaBytes,
-		quotaRecords: raisedQuotaRecords, quotaRequests: raisedQuotaRequests, size: smallRecordBytes}
-	putSpec := idRecordSpec{prefix: "R50", n: c.latencyRecords, size: smallRecordBytes}
+		quotaRecords: raisedQuotaRecords, quotaRequests: raisedQuotaRequests, producers: 1,
+		records: c.latencyRecords, size: smallRecordBytes, usedBefore: usedBefore}
+	putSpec := lc.specs()[0]
 	botoSpec := idRecordSpec{prefix: "R50b", n: c.latencyBoto3, size: smallRecordBytes}
 	putIn, err := c.idInput.file(putSpec)
 	if err != nil {
@@ -334,13 +337,9 @@ func (c *config) raisedQuota(ctx context.Context, log io.Writer, usedBefore bool
 		return nil, err
 	}
 	defer s.close()
-	counted := []idRecordSpec{putSpec}
-	if usedBefore {
-		warm := lc.warmUp()
-		if err := c.warmUp(ctx, s, latencyStream, warm); err != nil {
-			return nil, err
-		}
-		counted = append(counted, warm)
+	counted, err := c.warmUp(ctx, s, lc, []idRecordSpec{putSpec})
+	if err != nil {
+		return nil, err
 	}
 	r, err := runPutAs(ctx, c.bin, s.dir, s.emu.URL, latencyStream, putSpec.prefix, putIn.path, c.putFlags())
 	if err != nil {
