@@ -57,20 +57,30 @@ func (c *callCounter) get(op string) int {
 
 func countingProxy(t *testing.T, target string) (string, *callCounter) {
 	t.Helper()
+	c := &callCounter{counts: map[string]int{}}
+	url := proxyTo(t, target, func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+		c.mu.Lock()
+		c.counts[r.Header.Get("X-Amz-Target")]++
+		c.mu.Unlock()
+		forward.ServeHTTP(w, r)
+	})
+	return url, c
+}
+
+// proxyTo starts a server in front of target whose handle sees every
+// request and forwards it or not; it returns the server's URL. The server
+// closes at cleanup, waiting for its handlers: one that holds a request
+// must be released by a cleanup registered after proxyTo.
+func proxyTo(t *testing.T, target string, handle func(w http.ResponseWriter, r *http.Request, forward http.Handler)) string {
+	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &callCounter{counts: map[string]int{}}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		c.counts[r.Header.Get("X-Amz-Target")]++
-		c.mu.Unlock()
-		proxy.ServeHTTP(w, r)
-	}))
+	forward := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(w, r, forward) }))
 	t.Cleanup(srv.Close)
-	return srv.URL, c
+	return srv.URL
 }
 
 // runCLI runs the firehose command line in process.

@@ -7,9 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -555,30 +552,21 @@ func TestPutDoesNotWaitForAnUnansweredCloudWatch(t *testing.T) {
 	}
 	const stream = "no-cloudwatch"
 	endpoint, objects := startEmulatorBackend(t, stream)
-	target, err := url.Parse(endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	var held atomic.Int32
 	stop := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxyURL := proxyTo(t, endpoint, func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
 		if strings.Contains(r.Header.Get("X-Amz-Target")+r.URL.Path, "GraniteServiceVersion20100801") {
 			held.Add(1)
-			select { // CloudWatch: no answer
-			case <-r.Context().Done():
-			case <-stop:
-			}
+			<-stop // CloudWatch: no answer
 			return
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(stop) }) // runs first: frees a held handler
+		forward.ServeHTTP(w, r)
+	})
+	t.Cleanup(func() { close(stop) }) // runs before the proxy's Close, which waits for held handlers
 
 	input, want := writeInput(t, 20, 41)
 	start := time.Now()
-	code, out, errOut := runCLI(t, nil, "--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json", "put",
+	code, out, errOut := runCLI(t, nil, "--endpoint-url", proxyURL, "--region", "us-east-1", "--output", "json", "put",
 		"--stream", stream, "--dead-letter", filepath.Join(t.TempDir(), "dl.ndjson"), "--no-checkpoint", input)
 	took := time.Since(start)
 	if code != 0 {
