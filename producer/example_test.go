@@ -80,7 +80,7 @@ func ExamplePack() {
 	s := p.Stats()
 	fmt.Printf("input records %d, Firehose records %d, billed %d bytes\n", s.Delivered, s.FirehoseRecords, s.BilledBytes)
 	// Output:
-	// input records 1000, Firehose records 1, billed 20480 bytes
+	// input records 1000, Firehose records 2, billed 20480 bytes
 }
 
 func ExampleReadDeadLetters() {

@@ -125,10 +125,10 @@ func AppendNewline(on bool) Option { return func(c *config) { c.appendNewline = 
 //
 // targetBytes is the largest pack. A throttled Firehose record is resent
 // whole, so packs stay small against the stream's rate: a pack's target is
-// 1/256 of the bytes delivered over the last second (20 KiB at the default
+// 1/512 of the bytes delivered over the last second (10 KiB at the default
 // 5 MiB/s quota), rounded down to a multiple of the 5 KiB billing unit, at
-// least 20 KiB, at most targetBytes and 1/8 of what the buffer holds; packs
-// start at 20 KiB until a rate is measured. With Pack, a PutRecordBatch
+// least 10 KiB, at most targetBytes and 1/8 of what the buffer holds; packs
+// start at 10 KiB until a rate is measured. With Pack, a PutRecordBatch
 // request carries at most 512 KiB (whatever MaxBatchBytes says), and
 // MaxBufferedRecords and MaxBufferedBytes default to 16,384 and 1.5 MiB, so
 // memory stays small on any input; raise MaxBufferedBytes for a raised

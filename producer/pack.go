@@ -13,13 +13,15 @@ import "time"
 // stay small steps of the rate and the bytes in flight (which the SDK holds
 // again, base64-encoded, while it sends them) stay small.
 const (
-	// packRateDivisor: a pack holds at most 1/256 of the bytes the service
-	// accepted over the last second: 20 KiB at 5 MiB/s, so a request of
-	// packBatchBytes holds some 25 packs, and a throttled request resends
-	// a few percent more than the quota refused.
-	packRateDivisor = 256
-	// minPackTarget is the smallest pack target, 20 KiB.
-	minPackTarget = 4 * BilledRecordUnit
+	// packRateDivisor: a pack holds at most 1/512 of the bytes the service
+	// accepted over the last second: 10 KiB at 5 MiB/s, so a request of
+	// packBatchBytes holds some 50 packs, and a throttled request resends
+	// a few percent more than the quota refused. (At 1/256, 20 KiB packs,
+	// the resends of a 1 GiB run were 1.13 times the bytes over the
+	// quota.)
+	packRateDivisor = 512
+	// minPackTarget is the smallest pack target, 10 KiB.
+	minPackTarget = 2 * BilledRecordUnit
 	// packBatchBytes bounds a request's bytes with Pack, 512 KiB: a tenth
 	// of a second at the default quota.
 	packBatchBytes = 512 << 10

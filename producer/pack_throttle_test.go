@@ -182,8 +182,8 @@ func TestPackTargetFollowsTheRate(t *testing.T) {
 	}{
 		{"no rate yet: the smallest pack", 0, DefaultPackTarget, minPackTarget},
 		{"1 MiB/s: still the smallest", 1 << 20, DefaultPackTarget, minPackTarget},
-		{"5 MiB/s: 1/256 of a second", 5 << 20, DefaultPackTarget, 20 * 1024},
-		{"rounded down to the billing unit", 50 << 20, DefaultPackTarget, 204_800},
+		{"5 MiB/s: 1/512 of a second", 5 << 20, DefaultPackTarget, 10 * 1024},
+		{"rounded down to the billing unit", 31 << 20, DefaultPackTarget, 61_440},
 		{"a fast stream reaches the Pack target", 1 << 30, DefaultPackTarget, DefaultPackTarget},
 		{"a Pack target under the smallest pack wins", 1 << 30, 1000, 1000},
 		{"a Pack target that is not a multiple of the unit is kept", 1 << 30, 100_001, 100_001},
@@ -216,7 +216,7 @@ func TestPackSizerMeasuresTheDeliveredRate(t *testing.T) {
 		{"starts small, follows the rate once a second has passed", 1 << 30, 1 << 30, []step{
 			{0, 0, 0, minPackTarget},
 			{500 * time.Millisecond, 25 << 20, 250_000, minPackTarget}, // within the first second: no rate yet
-			{time.Second, 50 << 20, 500_000, 200 * 1024},               // 50 MiB/s
+			{time.Second, 50 << 20, 500_000, 100 * 1024},               // 50 MiB/s
 			{2 * time.Second, 55 << 20, 550_000, minPackTarget},        // 5 MiB/s: throttled down
 		}},
 		{"no more than an eighth of the bytes the buffer holds", 1 << 20, 1536 << 10, []step{
