@@ -185,8 +185,19 @@ func jainIndex(xs []float64) float64 {
 // TestConcurrencyFairShares: independent producers on one stream, started
 // at different times, each with its own controllers and no coordination,
 // converge to about equal shares of the quota.
+//
+// How fast two AIMD senders converge depends on where in each other's
+// cycle of cuts and raises the later ones join, and one join time says
+// little: with the joiners 0-1.5 s later than listed, two producers at
+// 100 ms gave Jain indexes from 0.87 to 1.00 over 60 s. So each staggered
+// case runs joinShifts times, the joiners shifted by joinShift more each
+// time, and is judged on the mean and the worst.
 func TestConcurrencyFairShares(t *testing.T) {
 	t.Parallel()
+	const (
+		joinShifts = 6
+		joinShift  = 300 * time.Millisecond
+	)
 	tests := []struct {
 		name    string
 		startAt []time.Duration
@@ -204,39 +215,67 @@ func TestConcurrencyFairShares(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			synctest.Test(t, func(t *testing.T) {
-				const from, to = 30, 90
-				res := simulate(t, simRun{phases: []simPhase{{to, tt.quota, tt.latency}}, startAt: tt.startAt})
-				var shares []float64
-				var total, sent, throttled float64
-				for i := range tt.startAt {
-					x := res.srv.throughput(i, from, to)
-					shares = append(shares, x/simMiB)
-					total += x
-					sent++
-					throttled += res.srv.throttledShare(i, from, to)
+			runs := 1
+			if tt.startAt[len(tt.startAt)-1] > 0 {
+				runs = joinShifts
+			}
+			var jains []float64
+			var reports []string
+			for k := range runs {
+				startAt := make([]time.Duration, len(tt.startAt))
+				for i, at := range tt.startAt {
+					if at > 0 {
+						at += time.Duration(k) * joinShift
+					}
+					startAt[i] = at
 				}
-				var last []string
-				for i := range tt.startAt {
-					l := res.limits[i]
-					last = append(last, fmt.Sprint(l[len(l)-10:]))
-				}
-				report := fmt.Sprintf("shares %.2f MiB/s, Jain %.3f, total %.2f MiB/s, mean throttled %.2f%%; last limits %s",
-					shares, jainIndex(shares), total/simMiB, 100*throttled/sent, strings.Join(last, " "))
-				t.Log(report)
-				// Jain 0.95: with raises in proportion to each one's
-				// share these runs gave 0.91-0.95 (the records/s limit's
-				// step held the bytes/s one back); with equal raises,
-				// 0.97-1.
-				if jainIndex(shares) < 0.95 {
-					t.Errorf("unfair: %s", report)
-				}
-				if total < 0.9*tt.quota {
-					t.Errorf("under 90%% of the quota together: %s", report)
-				}
-			})
+				synctest.Test(t, func(t *testing.T) {
+					jain, report := fairShares(t, startAt, tt.quota, tt.latency)
+					jains = append(jains, jain)
+					reports = append(reports, report)
+				})
+			}
+			var mean, worst float64 = 0, 1
+			for _, j := range jains {
+				mean += j / float64(len(jains))
+				worst = min(worst, j)
+			}
+			// Jain 0.95: with raises in proportion to each one's share
+			// these runs gave 0.91-0.95 (the records/s limit's step held
+			// the bytes/s one back); with equal raises, 0.97-1. The worst
+			// of the shifted runs may be lower, not unfair.
+			if mean < 0.95 || worst < 0.85 {
+				t.Errorf("unfair: Jain mean %.3f, worst %.3f over %d runs:\n%s", mean, worst, len(jains), strings.Join(reports, "\n"))
+			}
 		})
 	}
+}
+
+// fairShares simulates producers started at startAt on one stream for 90 s
+// and returns the Jain index of their throughputs over the last 60 s, and a
+// report; it fails t if together they reach under 90% of the quota.
+func fairShares(t *testing.T, startAt []time.Duration, quota float64, latency time.Duration) (float64, string) {
+	t.Helper()
+	const from, to = 30, 90
+	res := simulate(t, simRun{phases: []simPhase{{to, quota, latency}}, startAt: startAt})
+	var shares []float64
+	var total, throttled float64
+	var last []string
+	for i := range startAt {
+		x := res.srv.throughput(i, from, to)
+		shares = append(shares, x/simMiB)
+		total += x
+		throttled += res.srv.throttledShare(i, from, to)
+		l := res.limits[i]
+		last = append(last, fmt.Sprint(l[len(l)-10:]))
+	}
+	report := fmt.Sprintf("starts %v: shares %.2f MiB/s, Jain %.3f, total %.2f MiB/s, mean throttled %.2f%%; last limits %s",
+		startAt, shares, jainIndex(shares), total/simMiB, 100*throttled/float64(len(startAt)), strings.Join(last, " "))
+	t.Log(report)
+	if total < 0.9*quota {
+		t.Errorf("under 90%% of the quota together: %s", report)
+	}
+	return jainIndex(shares), report
 }
 
 // driveConcRounds runs rounds of requests through c inside a synctest bubble:
