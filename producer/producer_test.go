@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -190,4 +191,48 @@ func TestLogsNeverCarryRecordDataAboveDebug(t *testing.T) {
 			t.Errorf("logs lack %s:\n%s", want, out)
 		}
 	}
+}
+
+// TestThrottleLogShowsWholeRates: the info line of a cut gives the new rates
+// as whole numbers (1618604, not 1.6186037e+06), as the progress lines do.
+func TestThrottleLogShowsWholeRates(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var buf bytes.Buffer
+		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		fc := &fakeClient{}
+		fc.batch = func(_ context.Context, n int, data []string) (*firehose.PutRecordBatchOutput, error) {
+			if n == 0 {
+				// Ten records of the first request over the quota.
+				return fc.partial(len(data), codeServiceUnavailable, "Slow down.", 50, 51, 52, 53, 54, 55, 56, 57, 58, 59), nil
+			}
+			return fc.allOK(len(data)), nil
+		}
+		p := newTestProducer(t, fc, Logger(logger), MaxBatchRecords(100), Concurrency(1))
+		// 20 KB records: the rates run to millions of bytes a second, which a
+		// float prints with an exponent.
+		recs := make([]Record, 300)
+		for i := range recs {
+			recs[i] = Record{Seq: int64(i + 1), Data: bytes.Repeat([]byte("x"), 20_000)}
+		}
+		if err := p.Send(context.Background(), SliceSource(recs)); err != nil {
+			t.Fatalf("Send = %v", err)
+		}
+		var line string
+		for l := range strings.Lines(buf.String()) {
+			if strings.Contains(l, `msg="throttled: slowing down"`) {
+				line = l
+			}
+		}
+		if line == "" {
+			t.Fatalf("no throttle line in the logs:\n%s", buf.String())
+		}
+		for _, key := range []string{"records_per_second", "bytes_per_second"} {
+			_, rest, ok := strings.Cut(line, " "+key+"=")
+			v, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+			if n, err := strconv.ParseInt(v, 10, 64); !ok || err != nil || n <= 0 {
+				t.Errorf("%s=%q is not a positive whole number: %s", key, v, line)
+			}
+		}
+	})
 }

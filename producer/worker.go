@@ -3,6 +3,7 @@ package producer
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
@@ -116,7 +117,8 @@ func (p *Producer) sendBatch(w *worker, bt *batch) {
 		if p.limiter.throttled(start) {
 			recs, bytes := p.limiter.limits()
 			p.log.LogAttrs(p.runCtx, slog.LevelInfo, "throttled: slowing down",
-				slog.Int("throttled", throttled), slog.Float64("records_per_second", recs), slog.Float64("bytes_per_second", bytes))
+				slog.Int("throttled", throttled), slog.Int64("records_per_second", int64(math.Round(recs))),
+				slog.Int64("bytes_per_second", int64(math.Round(bytes))))
 		}
 	} else {
 		p.limiter.succeeded()
