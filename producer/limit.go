@@ -180,18 +180,18 @@ func (r *startRamp) limits() (records, bytes float64) {
 	return records, bytes
 }
 
-// rampLocked moves the start ramp to now. The service's token buckets start full, with a second of quota,
-// and until they run dry nothing says where the quota is. The in-flight
-// limit bounds what is sent per round trip, but at a few milliseconds of
-// latency round trips are so short that, paced by it alone, the sender
-// reaches 50 MB/s within 40 ms (more in short bursts), and a 2 MiB/s stream
-// throttled every request in flight when its burst ran out (0.8-2.7% of a
-// 300,000-record run). The ramp bounds the rate in time instead: from three
-// times the largest default quota, doubling every startDoubling. Paced, the
-// bytes in flight are the rate times the round trip, a few requests at
-// loopback (0.1-0.3% throttled); at 25 ms and more the in-flight limit's
-// slow start is slower than the ramp, and the ramp does not bind. The
-// first throttle, or startDoublings, ends it.
+// rampLocked moves the start ramp to now. The service's token buckets start
+// full, with a second of quota, and until they run dry nothing says where
+// the quota is. The in-flight limit bounds what is sent per round trip, but
+// at a few milliseconds of latency round trips are so short that, paced by
+// it alone, the sender reaches 50 MB/s within 40 ms (more in short bursts),
+// and a 2 MiB/s stream throttled every request in flight when its burst ran
+// out (0.8-2.7% of a 300,000-record run). The ramp bounds the rate in time
+// instead: from three times the largest default quota, doubling every
+// startDoubling. Paced, the bytes in flight are the rate times the round
+// trip, a few requests at loopback (0.2-0.3% throttled); at 25 ms and more
+// the in-flight limit's slow start is slower than the ramp, and the ramp
+// does not bind. The first throttle, or startDoublings, ends it.
 func (l *limiter) rampLocked(now time.Time) {
 	r := &l.ramp
 	if (!r.records && !r.bytes) || r.ended {
