@@ -57,7 +57,7 @@ func TestConcurrencyRampUp(t *testing.T) {
 					t.Errorf("limit reached %d after %v, want within %v", tt.needed, ramp, tt.within)
 				}
 				// The first throttling (once the token bucket's initial
-				// burst is spent) cuts the rate to 70%; limit.go takes
+				// burst is spent) cuts the rate to 70%; adaptive.go takes
 				// seconds to climb back.
 				if got := srv.throughput(0, 8, 20); got < 0.9*tt.quota {
 					t.Errorf("throughput %.2f MiB/s after the ramp, want at least 90%% of %.0f MiB/s", got/simMiB, tt.quota/simMiB)
