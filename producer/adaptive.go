@@ -176,7 +176,7 @@ func (l *limiter) throttled(sentAt time.Time) bool {
 	l.adBytes.cutFrom(b, acceptedBytes)
 	l.lastCut, l.lastRaise = now, now
 	l.throttleCut++
-	l.ramp.ended = true
+	l.ramp.ended.Store(true)
 	l.applyLocked()
 	return true
 }

@@ -62,11 +62,8 @@ func newLimiter(cfg config) *limiter {
 		if perSecond <= 0 {
 			return rate.NewLimiter(rate.Inf, burst)
 		}
-		// A static limit starts with its bucket empty: full, it let a
-		// whole burst through at once (4 MiB of bytes/s, 0.8 s of a
-		// 5 MiB/s limit), and a 4.6 s run sent 11% over the limit.
 		lim := rate.NewLimiter(rate.Limit(perSecond), burst)
-		lim.AllowN(now, burst)
+		startEmpty(lim, now)
 		return lim
 	}
 	l := &limiter{
@@ -87,6 +84,11 @@ func newLimiter(cfg config) *limiter {
 	return l
 }
 
+// startEmpty empties lim's bucket at now. A limit starts with its bucket
+// empty: full, it let a whole burst through at once (4 MiB of bytes/s, 0.8 s
+// of a 5 MiB/s limit), and a 4.6 s run sent 11% over the limit.
+func startEmpty(lim *rate.Limiter, now time.Time) { lim.AllowN(now, lim.Burst()) }
+
 // wait blocks until records Firehose records of bytes bytes may be sent in
 // one request, or ctx is done. The bursts are one batch (New caps a batch at
 // one second of a static quota), so the requests/s, records/s and bytes/s
@@ -94,7 +96,7 @@ func newLimiter(cfg config) *limiter {
 // than a burst (a PutRecord of a big record under a small bytes/s limit)
 // waits for a full burst instead of failing.
 func (l *limiter) wait(ctx context.Context, records, bytes int) error {
-	if l.ramp.records || l.ramp.bytes {
+	if l.ramp.live() {
 		l.mu.Lock()
 		l.rampLocked(time.Now())
 		l.mu.Unlock()

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"math"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,12 +34,18 @@ type startRamp struct {
 	records, bytes bool      // the dimensions it paces (no static limit)
 	start          time.Time // the first request; zero: not started
 	doublings      int       // since start
-	ended          bool      // throttled, or startDoublings reached
+	// ended: throttled, or startDoublings reached. Written under the
+	// limiter's lock; atomic so that wait stops taking the lock for the
+	// ramp once it is over.
+	ended atomic.Bool
 }
+
+// live reports whether the ramp paces anything or may yet.
+func (r *startRamp) live() bool { return (r.records || r.bytes) && !r.ended.Load() }
 
 // limits returns the ramp's records/s and bytes/s limits (0 = none).
 func (r *startRamp) limits() (records, bytes float64) {
-	if r.start.IsZero() || r.ended {
+	if r.start.IsZero() || r.ended.Load() {
 		return 0, 0
 	}
 	scale := math.Ldexp(1, r.doublings)
@@ -65,19 +72,18 @@ func (r *startRamp) limits() (records, bytes float64) {
 // does not bind. The first throttle, or startDoublings, ends it.
 func (l *limiter) rampLocked(now time.Time) {
 	r := &l.ramp
-	if (!r.records && !r.bytes) || r.ended {
+	if !r.live() {
 		return
 	}
 	if r.start.IsZero() {
 		r.start = now
-		// The buckets are unlimited until now and hold a full burst:
-		// start them empty, as a static limit starts.
+		// The buckets are unlimited until now and hold a full burst.
 		l.applyLocked()
 		if r.records {
-			l.records.AllowN(now, l.records.Burst())
+			startEmpty(l.records, now)
 		}
 		if r.bytes {
-			l.bytes.AllowN(now, l.bytes.Burst())
+			startEmpty(l.bytes, now)
 		}
 		return
 	}
@@ -87,7 +93,7 @@ func (l *limiter) rampLocked(now time.Time) {
 	}
 	r.doublings = d
 	if d >= startDoublings {
-		r.ended = true
+		r.ended.Store(true)
 	}
 	l.applyLocked()
 }
