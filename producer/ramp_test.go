@@ -19,7 +19,7 @@ func TestStartRamp(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  config
-		// wantBytes is the bytes/s rate of the first 250 ms (0: unlimited).
+		// wantBytes is the bytes/s rate of the first startDoubling (0: unlimited).
 		wantBytes float64
 		ramp      bool
 	}{
@@ -71,7 +71,7 @@ func TestStartRamp(t *testing.T) {
 				}
 				second := sendFor(startDoubling)
 				if tt.cfg.maxBytesPerSecond == 0 {
-					// Doubled after a quarter second.
+					// Doubled after one startDoubling.
 					if ratio := second / first; ratio < 1.9 || ratio > 2.1 {
 						t.Errorf("second %v sent %.2f times the first, want 2", startDoubling, ratio)
 					}
