@@ -114,13 +114,13 @@ func TestStartRampEndsAtFirstCut(t *testing.T) {
 		if got := float64(l.bytes.Limit()); got != b || b > 2_000_000 {
 			t.Errorf("bytes/s limit %v after the cut, want the cut's %v (under 2 MB/s)", got, b)
 		}
-		// A quarter second later the ramp would have doubled: it does not.
+		// One startDoubling later the ramp would have doubled: it does not.
 		time.Sleep(startDoubling)
 		if err := l.wait(ctx, 1, 100); err != nil {
 			t.Fatal(err)
 		}
 		if got := float64(l.bytes.Limit()); got != b {
-			t.Errorf("bytes/s limit %v a quarter second after the cut, want %v", got, b)
+			t.Errorf("bytes/s limit %v one startDoubling after the cut, want %v", got, b)
 		}
 	})
 }
