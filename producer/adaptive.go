@@ -96,8 +96,18 @@ func (a *adaptiveRate) lowerTo(accepted float64) bool {
 }
 
 // raise adds steps additive steps of at least minStep (see additiveStep).
+// A limit that grows back to the floor without throttling shows the quota
+// is not below it: the cuts that wanted to go under it were its share of a
+// crowded stream. It is no longer floored, and the full step is back.
+// Kept floored, a producer went on growing by a tenth of its cut, 20 KB/s
+// a second, after the seven others on its 2 MiB/s stream had finished, and
+// with floored and unfloored producers on one stream growing by different
+// steps, eight of them finished up to three times apart.
 func (a *adaptiveRate) raise(steps, minStep float64) {
 	a.limit += steps * additiveStep(a.cut, minStep, a.floored())
+	if a.limit >= a.floor {
+		a.under = 0
+	}
 }
 
 // released reports whether the limit has grown to adaptiveRelease times
@@ -118,9 +128,10 @@ func (a *adaptiveRate) floorBelow(accepted float64) float64 {
 }
 
 // floored reports whether the quota is below the fixed floor: the last
-// floorCuts cuts in a row all wanted to go under it. One or two such cuts
-// can be a producer's unlucky seconds on a shared stream; a quota below the
-// floor shows at every cut.
+// floorCuts cuts in a row all wanted to go under it, and the limit has not
+// grown back to it since (see raise). One or two such cuts can be a
+// producer's unlucky seconds on a shared stream; a quota below the floor
+// shows at every cut.
 func (a *adaptiveRate) floored() bool { return a.under >= floorCuts }
 
 // accepted tells the limiter how many records and bytes the service took

@@ -3,6 +3,7 @@ package producer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,6 +167,86 @@ func TestConcurrencyLatencyDoubles(t *testing.T) {
 			t.Errorf("over 1%% throttled: %s", report)
 		}
 	})
+}
+
+// TestConcurrencyCrowdLeaves: eight producers share a 2 MiB/s stream, a
+// share at the rate floor each, so their cuts want to go under it; then
+// seven stop. The one left takes the quota back with the full additive
+// step, as a lone producer does after a cut: the cuts under the floor were
+// its share of a crowd, not a quota below the floor. (Kept at the step for
+// a quota below the floor, a tenth of its cut, it had 0.82 MiB/s 10 s
+// later; with the full step 1.88 MiB/s.)
+func TestConcurrencyCrowdLeaves(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const crowd, leave, judgeFrom, judgeTo = 8, 30, 40, 50
+		startAt := make([]time.Duration, crowd)
+		stopAt := make([]time.Duration, crowd)
+		for i := 1; i < crowd; i++ {
+			stopAt[i] = leave * time.Second
+		}
+		res := simulate(t, simRun{phases: []simPhase{{judgeTo, 2 * simMiB, 20 * time.Millisecond}}, startAt: startAt, stopAt: stopAt})
+		srv := res.srv
+		got := srv.throughput(0, judgeFrom, judgeTo)
+		report := fmt.Sprintf("the one left: %.2f MiB/s over seconds %d-%d, %.2f%% throttled; its rate limit (MiB/s) each second %v",
+			got/simMiB, judgeFrom, judgeTo, 100*srv.throttledShare(0, judgeFrom, judgeTo), res.rates[0])
+		t.Log(report)
+		if got < 0.75*2*simMiB {
+			t.Errorf("under 75%% of the quota %d s after the crowd left: %s", judgeFrom-leave, report)
+		}
+	})
+}
+
+// TestConcurrencyFinishTogether: producers with equal work, started
+// together on one stream whose quota they know (from its CloudWatch
+// metrics, as the CLI reads them), finish at about the same time. Which
+// producer a throttle hits is luck, and one run says little (the issue's
+// target, 1.25 for the last one's finish over the first one's, is met in
+// about three runs of five with four producers), so each case runs seeds
+// times and is judged on the median: 1.11-1.25 in 45 repetitions of these
+// cases, so at most 1.35. Eight producers on a 2 MiB/s stream have shares
+// at the rate floor: when a producer that had been cut under it kept the
+// small step meant for a quota below the floor, the median was 2.0.
+func TestConcurrencyFinishTogether(t *testing.T) {
+	t.Parallel()
+	const seeds = 40
+	tests := []struct {
+		producers    int
+		maxThrottled float64 // mean over the seeds
+	}{
+		{producers: 2, maxThrottled: 0.015},
+		{producers: 4, maxThrottled: 0.02},
+		// Eight equal additive steps a second overrun the stream more
+		// often: fair shares cost more throttled records (about 4%).
+		{producers: 8, maxThrottled: 0.06},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d producers", tt.producers), func(t *testing.T) {
+			t.Parallel()
+			var spreads []float64
+			var throttled float64
+			for seed := range uint64(seeds) {
+				synctest.Test(t, func(t *testing.T) {
+					finish, thr := simFinish{
+						producers: tt.producers, records: 240_000 / tt.producers, recordBytes: 200,
+						quota: 2 * simMiB, latency: 20 * time.Millisecond, knownQuota: true, seed: seed,
+					}.run()
+					spreads = append(spreads, float64(slices.Max(finish))/float64(slices.Min(finish)))
+					throttled += thr / seeds
+				})
+			}
+			slices.Sort(spreads)
+			report := fmt.Sprintf("last/first: median %.2f, 90th percentile %.2f, worst %.2f; throttled %.2f%%",
+				spreads[seeds/2], spreads[seeds*9/10], spreads[seeds-1], 100*throttled)
+			t.Log(report)
+			if spreads[seeds/2] > 1.35 {
+				t.Errorf("unequal finish: %s", report)
+			}
+			if throttled > tt.maxThrottled {
+				t.Errorf("over %.1f%% throttled: %s", 100*tt.maxThrottled, report)
+			}
+		})
+	}
 }
 
 // jain returns Jain's fairness index of xs: 1 when all are equal, 1/n when

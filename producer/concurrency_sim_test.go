@@ -194,7 +194,9 @@ type simPhase struct {
 type simRun struct {
 	phases  []simPhase
 	startAt []time.Duration // one producer per entry, started then
-	noRate  bool            // without limit.go's rate limiter
+	// stopAt: when each producer stops (nil, or 0 for one: at the end).
+	stopAt []time.Duration
+	noRate bool // without limit.go's rate limiter
 	// rateFirst: each producer waits on the rate before acquire.
 	rateFirst bool
 	settings  concurrencySettings
@@ -231,7 +233,13 @@ func simulate(t *testing.T, r simRun) simResult {
 		res.producers = append(res.producers, p)
 		wg.Go(func() {
 			time.Sleep(at)
-			p.run(ctx)
+			pctx := ctx
+			if i < len(r.stopAt) && r.stopAt[i] > 0 {
+				var stop context.CancelFunc
+				pctx, stop = context.WithTimeout(ctx, r.stopAt[i]-at)
+				defer stop()
+			}
+			p.run(pctx)
 		})
 	}
 	wg.Go(func() {
@@ -251,4 +259,97 @@ func simulate(t *testing.T, r simRun) simResult {
 	})
 	wg.Wait()
 	return res
+}
+
+// simFinish is a simulation of producers with a fixed amount of work each,
+// started together, as in the benchmark's "four producers on one stream".
+type simFinish struct {
+	producers   int
+	records     int // each producer's
+	recordBytes int
+	quota       float64 // bytes/s
+	latency     time.Duration
+	// knownQuota: each producer has the quota as its static bytes/s
+	// limit, as the CLI sets it from a stream's CloudWatch metrics.
+	knownQuota bool
+	seed       uint64
+}
+
+// run simulates f inside the caller's synctest bubble and returns when each
+// producer had all its records accepted, and the throttled records (each
+// time one came back throttled) per record, as the benchmark counts them. Requests are as big as the rate limiter's batch
+// caps allow; throttled records are sent again in a later request.
+func (f simFinish) run() (finish []time.Duration, throttled float64) {
+	srv := newSimServer(f.quota, f.latency)
+	srv.rng = rand.New(rand.NewPCG(f.seed, 2))
+	start := time.Now()
+	finish = make([]time.Duration, f.producers)
+	var wg sync.WaitGroup
+	for i := range f.producers {
+		cfg := config{maxBatchRecords: MaxBatchRecordsLimit, maxBatchBytes: MaxBatchBytesLimit, adaptive: true}
+		settings := concurrencySettings{}
+		if f.knownQuota {
+			cfg.maxBytesPerSecond, settings.staticBytes = f.quota, f.quota
+		}
+		cfg.finish()
+		lim, cl := newLimiter(cfg), newConcurrencyLimiter(settings)
+		wg.Go(func() {
+			var (
+				mu       sync.Mutex
+				left     = f.records // not yet accepted
+				unsent   = f.records // neither accepted nor in flight
+				requests sync.WaitGroup
+				changed  = make(chan struct{}, 1)
+			)
+			for {
+				mu.Lock()
+				l, u := left, unsent
+				mu.Unlock()
+				if l == 0 {
+					break
+				}
+				if u == 0 {
+					<-changed // a request came back
+					continue
+				}
+				if err := cl.acquire(context.Background()); err != nil {
+					panic(err) // the background context never ends
+				}
+				maxRecords, maxBytes := lim.batchCap(MaxBatchRecordsLimit, MaxBatchBytesLimit)
+				mu.Lock()
+				n := min(maxRecords, maxBytes/f.recordBytes, unsent)
+				unsent -= n
+				mu.Unlock()
+				requests.Go(func() {
+					acquired := time.Now()
+					if err := lim.wait(context.Background(), n, n*f.recordBytes); err != nil {
+						panic(err)
+					}
+					sent := time.Now()
+					got := srv.put(i, n, f.recordBytes)
+					s := requestSample{sent: sent, rateWait: sent.Sub(acquired), outcome: requestDelivered}
+					lim.accepted(got, got*f.recordBytes)
+					if got < n {
+						s.outcome = requestThrottled
+						lim.throttled(sent)
+					} else {
+						lim.succeeded()
+					}
+					cl.release(s)
+					mu.Lock()
+					left -= got
+					unsent += n - got
+					mu.Unlock()
+					select {
+					case changed <- struct{}{}:
+					default:
+					}
+				})
+			}
+			requests.Wait()
+			finish[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	return finish, float64(srv.throttledAll) / float64(f.producers*f.records)
 }
