@@ -216,26 +216,29 @@ func (p *Producer) batchLoop() {
 		return true
 	}
 	var spare []entry
+	// takeIncoming adds what was pushed, until nothing is: a push may land
+	// between a wake-up and take.
+	takeIncoming := func() bool {
+		for {
+			got := p.incoming.take(spare)
+			if len(got) == 0 {
+				return true
+			}
+			for i := range got {
+				if !b.add(got[i], false) {
+					p.giveUp(got[i+1:], p.stopReason(), "", "", false)
+					return false
+				}
+			}
+			clear(got)
+			spare = got
+		}
+	}
 	ok := true
 	for ok {
 		select {
 		case <-p.incoming.wake:
-			// Take until empty: a push may land between the wake-up and take.
-			for ok {
-				got := p.incoming.take(spare)
-				if len(got) == 0 {
-					break
-				}
-				for i := range got {
-					if ok = b.add(got[i], false); !ok {
-						p.giveUp(got[i+1:], p.stopReason(), "", "", false)
-						break
-					}
-				}
-				clear(got)
-				spare = got
-			}
-			ok = ok && settle(false)
+			ok = takeIncoming() && settle(false)
 		case <-p.retry.notify:
 			ready := p.retry.takeReady()
 			for i := range ready {
@@ -254,11 +257,16 @@ func (p *Producer) batchLoop() {
 				lingerC = lingerTimer.C
 				continue
 			}
-			ok = b.flush()
+			// Records pushed before the timer fired go with the batch it
+			// sends (select may pick the timer before their wake-up): a
+			// PutRecordBatch that ended meanwhile would otherwise see its
+			// first record sent alone and the rest in a second request.
+			ok = takeIncoming() && b.flush()
 		case <-p.flushReq:
 			// Flush, a waiting call, or Add waiting for room while no batch
-			// is out to free it: send what is open now.
-			ok = settle(p.flushing.Load() > 0 || p.starved())
+			// is out to free it: send what is open now, with what was
+			// pushed before.
+			ok = takeIncoming() && settle(p.flushing.Load() > 0 || p.starved())
 		case <-p.runCtx.Done():
 			ok = false
 		}
