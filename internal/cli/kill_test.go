@@ -207,7 +207,7 @@ func newSwitchProxy(t *testing.T, target string) *switchProxy {
 	p := &switchProxy{}
 	p.switchTo(t, target)
 	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(p.target.Load()) }}
-	srv := httptest.NewServer(rp)
+	srv := httptest.NewServer(readWholeBody(rp))
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
 	return p
