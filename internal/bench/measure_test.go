@@ -198,6 +198,7 @@ func TestLatencyResultsVerdicts(t *testing.T) {
 	one := latencyCase{name: "100 ms", producers: 1, timeTarget: true, throttleLimit: 1}
 	four := latencyCase{name: "4 producers", producers: 4, quotaBytes: 2 * mib, timeTarget: true, throttleLimit: 2, spreadTarget: true}
 	noTime := latencyCase{name: "0 ms", producers: 1, quotaBytes: 2 * mib, throttleLimit: 1}
+	crowd := latencyCase{name: "8 producers", producers: 8, quotaBytes: 2 * mib}
 	all := deliveryCount{Expected: 1000}
 	tests := []struct {
 		name string
@@ -222,6 +223,10 @@ func TestLatencyResultsVerdicts(t *testing.T) {
 		{"time is context only at 0 ms", noTime,
 			latencyOutcome{wall: 5 * time.Second, bytesSent: 2 * mib, read: 1000, delivered: all},
 			map[string]string{"time / ideal": statusInfo, "throttled": statusPass}},
+		{"a crowd without targets is information, its delivery is not", crowd,
+			latencyOutcome{wall: 9 * time.Second, bytesSent: 4 * mib, read: 1000, throttled: 90, delivered: deliveryCount{Expected: 1000, Lost: 1},
+				finishes: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 4 * time.Second, 5 * time.Second, 6 * time.Second, 7 * time.Second, 9 * time.Second}},
+			map[string]string{"time / ideal": statusInfo, "throttled": statusInfo, "last / first": statusInfo, "records found": statusMiss}},
 		{"duplicates are allowed, unexpected lines are not", one,
 			latencyOutcome{wall: time.Second, bytesSent: 5 * mib, read: 1000, delivered: deliveryCount{Expected: 1000, Duplicates: 3, Foreign: 1}},
 			map[string]string{"records found": statusMiss}},
@@ -259,6 +264,7 @@ func TestLatencyCaseSetup(t *testing.T) {
 		{"default quota at 100 ms", cases[2], "--fault-latency 100ms", 1, 5 * mib},
 		{"2 MiB/s, no latency", cases[4], "--quota-bytes-per-second 2097152", 1, 2 * mib},
 		{"four producers", cases[6], "--fault-latency 20ms --quota-bytes-per-second 2097152", 4, 2 * mib},
+		{"eight producers", cases[8], "--fault-latency 20ms --quota-bytes-per-second 2097152", 8, 2 * mib},
 		{"raised quota", latencyCase{latency: 50 * time.Millisecond, quotaBytes: raisedQuotaBytes, quotaRecords: raisedQuotaRecords,
 			quotaRequests: raisedQuotaRequests, producers: 1},
 			"--fault-latency 50ms --quota-bytes-per-second 52428800 --quota-records-per-second 500000 --quota-requests-per-second 10000", 1, 50 * mib},
@@ -290,11 +296,17 @@ func TestLatencyCaseSetup(t *testing.T) {
 			}
 		})
 	}
-	// Each case runs on a new stream, then on a stream used before.
-	if len(cases) != 8 {
-		t.Fatalf("%d cases, want 8", len(cases))
+	// Each case runs on a new stream, then on a stream used before; the
+	// eight producers only on a stream used before, with the four's input
+	// split among them.
+	if len(cases) != 9 {
+		t.Fatalf("%d cases, want 9", len(cases))
 	}
-	for i := 0; i < len(cases); i += 2 {
+	if crowd := cases[8]; !crowd.usedBefore || crowd.records*crowd.producers != cases[6].records*cases[6].producers ||
+		crowd.throttleLimit != 0 || crowd.timeTarget || crowd.spreadTarget {
+		t.Errorf("the crowd case %+v: used before, the four producers' input, no targets", crowd)
+	}
+	for i := 0; i+1 < len(cases)-1; i += 2 {
 		fresh, used := cases[i], cases[i+1]
 		if fresh.usedBefore || !used.usedBefore || used.name != fresh.name+usedBeforeSuffix {
 			t.Errorf("cases %d and %d: %q (used before %v), %q (used before %v)", i, i+1, fresh.name, fresh.usedBefore, used.name, used.usedBefore)
