@@ -173,28 +173,44 @@ func TestConcurrencyLatencyDoubles(t *testing.T) {
 // share at the rate floor each, so their cuts want to go under it; then
 // seven stop. The one left takes the quota back with the full additive
 // step, as a lone producer does after a cut: the cuts under the floor were
-// its share of a crowd, not a quota below the floor. (Kept at the step for
-// a quota below the floor, a tenth of its cut, it had 0.82 MiB/s 10 s
-// later; with the full step 1.88 MiB/s.)
+// its share of a crowd, not a quota below the floor. How long it takes
+// depends on where its last cut left it, so the case runs with several
+// seeds and is judged on the median: seconds from the crowd leaving to the
+// first second at three quarters of the quota. Over 40 runs: 2-13 s (two
+// at 19 and 29, cut deep just as the crowd left); kept at the step meant
+// for a quota below the floor, a tenth of its cut, 10-35 s, median 30.
 func TestConcurrencyCrowdLeaves(t *testing.T) {
 	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		const crowd, leave, judgeFrom, judgeTo = 8, 30, 40, 50
-		startAt := make([]time.Duration, crowd)
-		stopAt := make([]time.Duration, crowd)
-		for i := 1; i < crowd; i++ {
-			stopAt[i] = leave * time.Second
-		}
-		res := simulate(t, simRun{phases: []simPhase{{judgeTo, 2 * simMiB, 20 * time.Millisecond}}, startAt: startAt, stopAt: stopAt})
-		srv := res.srv
-		got := srv.throughput(0, judgeFrom, judgeTo)
-		report := fmt.Sprintf("the one left: %.2f MiB/s over seconds %d-%d, %.2f%% throttled; its rate limit (MiB/s) each second %v",
-			got/simMiB, judgeFrom, judgeTo, 100*srv.throttledShare(0, judgeFrom, judgeTo), res.rates[0])
-		t.Log(report)
-		if got < 0.75*2*simMiB {
-			t.Errorf("under 75%% of the quota %d s after the crowd left: %s", judgeFrom-leave, report)
-		}
-	})
+	const (
+		crowd, leave, end = 8, 30, 80
+		seeds             = 9
+		maxMedian         = 15 // seconds
+	)
+	var recovered []int
+	for seed := range uint64(seeds) {
+		synctest.Test(t, func(t *testing.T) {
+			startAt := make([]time.Duration, crowd)
+			stopAt := make([]time.Duration, crowd)
+			for i := 1; i < crowd; i++ {
+				stopAt[i] = leave * time.Second
+			}
+			res := simulate(t, simRun{phases: []simPhase{{end, 2 * simMiB, 20 * time.Millisecond}},
+				startAt: startAt, stopAt: stopAt, seed: seed + 1})
+			took := end - leave // not within the run
+			for sec := leave; sec < end; sec++ {
+				if res.srv.throughput(0, sec, sec+1) >= 0.75*2*simMiB {
+					took = sec - leave
+					break
+				}
+			}
+			recovered = append(recovered, took)
+		})
+	}
+	slices.Sort(recovered)
+	t.Logf("seconds to three quarters of the quota after the crowd left, %d seeds: %v", seeds, recovered)
+	if median := recovered[seeds/2]; median > maxMedian {
+		t.Errorf("the one left took a median %d s to reach three quarters of the quota, want at most %d: %v", median, maxMedian, recovered)
+	}
 }
 
 // TestConcurrencyFinishTogether: producers with equal work, started

@@ -201,6 +201,8 @@ type simRun struct {
 	rateFirst bool
 	settings  concurrencySettings
 	target    int64 // see simServer.target
+	// seed seeds the service's round-trip jitter (0: 1).
+	seed uint64
 }
 
 type simResult struct {
@@ -217,6 +219,9 @@ func simulate(t *testing.T, r simRun) simResult {
 	t.Helper()
 	srv := newSimServer(r.phases[0].quota, r.phases[0].latency)
 	srv.target = r.target
+	if r.seed != 0 {
+		srv.rng = rand.New(rand.NewPCG(r.seed, 2))
+	}
 	total := 0
 	for _, ph := range r.phases {
 		total += ph.seconds
