@@ -38,7 +38,7 @@ func TestConcurrencyRampUp(t *testing.T) {
 				start := time.Now()
 				var rampedAt atomic.Int64
 				cl := newConcurrencyLimiter(concurrencySettings{initial: 1})
-				srv := newSimServer(tt.quota, tt.latency)
+				srv := newSimServer(tt.quota, tt.latency, 1)
 				p := &simProducer{srv: srv, cl: cl, rate: newSimRateLimiter()}
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()

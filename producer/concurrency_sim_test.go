@@ -39,11 +39,13 @@ type simSecond struct {
 	acceptedBytes, sentRecords, throttledRecords int64
 }
 
-func newSimServer(quota float64, latency time.Duration) *simServer {
+// newSimServer returns a service with quota bytes/s and latency whose
+// round-trip jitter follows seed.
+func newSimServer(quota float64, latency time.Duration, seed uint64) *simServer {
 	now := time.Now()
 	return &simServer{
 		epoch: now, quota: quota, tokens: quota, last: now, latency: latency, jitter: 0.1,
-		rng: rand.New(rand.NewPCG(1, 2)), tally: map[int][]simSecond{},
+		rng: rand.New(rand.NewPCG(seed, 2)), tally: map[int][]simSecond{},
 	}
 }
 
@@ -155,20 +157,28 @@ func (p *simProducer) request() {
 		}
 	}
 	sent := time.Now()
-	n := p.srv.put(p.id, simBatchRecords, simRecordBytes)
+	got := p.srv.put(p.id, simBatchRecords, simRecordBytes)
+	settleSimRequest(p.rate, p.cl, acquired, sent, simBatchRecords, got, simRecordBytes)
+}
+
+// settleSimRequest tells the rate limiter (nil: none) and the in-flight
+// limit how a request of records records went, got of them accepted, as a
+// producer's worker does: the request had its slot at acquired and went out
+// at sent.
+func settleSimRequest(rate *limiter, cl *concurrencyLimiter, acquired, sent time.Time, records, got, recordBytes int) {
 	s := requestSample{sent: sent, rateWait: sent.Sub(acquired), outcome: requestDelivered}
-	if n < simBatchRecords {
+	if got < records {
 		s.outcome = requestThrottled
 	}
-	if p.rate != nil {
-		p.rate.accepted(n, n*simRecordBytes)
-		if n < simBatchRecords {
-			p.rate.throttled(sent)
+	if rate != nil {
+		rate.accepted(got, got*recordBytes)
+		if got < records {
+			rate.throttled(sent)
 		} else {
-			p.rate.succeeded()
+			rate.succeeded()
 		}
 	}
-	p.cl.release(s)
+	cl.release(s)
 }
 
 // newSimRateLimiter returns limit.go's limiter as a producer sets it up by
@@ -217,11 +227,8 @@ type simResult struct {
 // simulate runs r inside the caller's synctest bubble.
 func simulate(t *testing.T, r simRun) simResult {
 	t.Helper()
-	srv := newSimServer(r.phases[0].quota, r.phases[0].latency)
+	srv := newSimServer(r.phases[0].quota, r.phases[0].latency, max(r.seed, 1))
 	srv.target = r.target
-	if r.seed != 0 {
-		srv.rng = rand.New(rand.NewPCG(r.seed, 2))
-	}
 	total := 0
 	for _, ph := range r.phases {
 		total += ph.seconds
@@ -282,11 +289,11 @@ type simFinish struct {
 
 // run simulates f inside the caller's synctest bubble and returns when each
 // producer had all its records accepted, and the throttled records (each
-// time one came back throttled) per record, as the benchmark counts them. Requests are as big as the rate limiter's batch
-// caps allow; throttled records are sent again in a later request.
+// time one came back throttled) per record, as the benchmark counts them.
+// Requests are as big as the rate limiter's batch caps allow; throttled
+// records are sent again in a later request.
 func (f simFinish) run() (finish []time.Duration, throttled float64) {
-	srv := newSimServer(f.quota, f.latency)
-	srv.rng = rand.New(rand.NewPCG(f.seed, 2))
+	srv := newSimServer(f.quota, f.latency, f.seed)
 	start := time.Now()
 	finish = make([]time.Duration, f.producers)
 	var wg sync.WaitGroup
@@ -332,15 +339,7 @@ func (f simFinish) run() (finish []time.Duration, throttled float64) {
 					}
 					sent := time.Now()
 					got := srv.put(i, n, f.recordBytes)
-					s := requestSample{sent: sent, rateWait: sent.Sub(acquired), outcome: requestDelivered}
-					lim.accepted(got, got*f.recordBytes)
-					if got < n {
-						s.outcome = requestThrottled
-						lim.throttled(sent)
-					} else {
-						lim.succeeded()
-					}
-					cl.release(s)
+					settleSimRequest(lim, cl, acquired, sent, n, got, f.recordBytes)
 					mu.Lock()
 					left -= got
 					unsent += n - got

@@ -123,19 +123,27 @@ func TestStaticBytesLimit(t *testing.T) {
 	})
 }
 
+// sendAccepted sends records and bytes through l's pacing every 100 ms,
+// tenths times, each accepted whole: a sender under its quota, in a
+// synctest bubble.
+func sendAccepted(t *testing.T, l *limiter, tenths, records, bytes int) {
+	t.Helper()
+	for range tenths {
+		if err := l.wait(context.Background(), records, bytes); err != nil {
+			t.Fatal(err)
+		}
+		l.accepted(records, bytes)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestAdaptiveAIMD(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimiter(config{maxBatchRecords: 500, maxBatchBytes: MaxBatchBytesLimit, adaptive: true})
 		ctx := context.Background()
 		// Send 10,000 records/s (100 bytes each) for 2 s.
-		for range 20 {
-			if err := l.wait(ctx, 1000, 100_000); err != nil {
-				t.Fatal(err)
-			}
-			l.accepted(1000, 100_000)
-			time.Sleep(100 * time.Millisecond)
-		}
+		sendAccepted(t, l, 20, 1000, 100_000)
 		if r, b := l.limits(); r != 0 || b != 0 {
 			t.Fatalf("limits before any throttling = %v, %v; want none", r, b)
 		}

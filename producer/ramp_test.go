@@ -100,13 +100,7 @@ func TestStartRampEndsAtFirstCut(t *testing.T) {
 		l := newLimiter(config{maxBatchRecords: MaxBatchRecordsLimit, maxBatchBytes: MaxBatchBytesLimit, adaptive: true})
 		ctx := context.Background()
 		// 2 MB/s sent and accepted for a second, under the ramp.
-		for range 10 {
-			if err := l.wait(ctx, 2000, 200_000); err != nil {
-				t.Fatal(err)
-			}
-			l.accepted(2000, 200_000)
-			time.Sleep(100 * time.Millisecond)
-		}
+		sendAccepted(t, l, 10, 2000, 200_000)
 		if !l.throttled(time.Now()) {
 			t.Fatal("first throttle did not cut")
 		}
