@@ -215,6 +215,17 @@ func (p *Producer) batchLoop() {
 		}
 		return true
 	}
+	// addAll adds entries; when the producer stops on one, the rest are
+	// settled with it.
+	addAll := func(entries []entry, retried bool) bool {
+		for i := range entries {
+			if !b.add(entries[i], retried) {
+				p.giveUp(entries[i+1:], p.stopReason(), "", "", false)
+				return false
+			}
+		}
+		return true
+	}
 	var spare []entry
 	// takeIncoming adds what was pushed, until nothing is: a push may land
 	// between a wake-up and take.
@@ -224,11 +235,8 @@ func (p *Producer) batchLoop() {
 			if len(got) == 0 {
 				return true
 			}
-			for i := range got {
-				if !b.add(got[i], false) {
-					p.giveUp(got[i+1:], p.stopReason(), "", "", false)
-					return false
-				}
+			if !addAll(got, false) {
+				return false
 			}
 			clear(got)
 			spare = got
@@ -240,14 +248,7 @@ func (p *Producer) batchLoop() {
 		case <-p.incoming.wake:
 			ok = takeIncoming() && settle(false)
 		case <-p.retry.notify:
-			ready := p.retry.takeReady()
-			for i := range ready {
-				if ok = b.add(ready[i], true); !ok {
-					p.giveUp(ready[i+1:], p.stopReason(), "", "", false)
-					break
-				}
-			}
-			ok = ok && settle(false)
+			ok = addAll(p.retry.takeReady(), true) && settle(false)
 		case <-lingerC:
 			lingerC = nil
 			if p.filling.Load() > 0 && !p.starved() {

@@ -9,9 +9,10 @@ import (
 
 // Adaptive concurrency: how many PutRecordBatch requests may be in flight.
 //
-// The rate limiter (limit.go, adaptive.go) finds the stream's quota; this controller
-// makes that rate reachable whatever the latency: at 5 MiB/s, 100 ms and
-// 45 KB per request about 12 requests must be in flight, at loopback 1 or 2.
+// The rate limiter (limit.go, adaptive.go) finds the stream's quota; this
+// controller makes that rate reachable whatever the latency: at 5 MiB/s,
+// 100 ms and 45 KB per request about 12 requests must be in flight, at
+// loopback 1 or 2.
 // It is additive-increase, multiplicative-decrease on the in-flight limit,
 // as TCP does on its window and Vector's adaptive request concurrency on
 // its request limit:

@@ -19,8 +19,9 @@
 // putrecord.go PutRecord; buffer.go backpressure; batcher.go batching, linger
 // and packing; worker.go one request and its response; retry.go the retry
 // policy and back-off; classify.go error classification; limit.go rate
-// control (adaptive.go its AIMD, ramp.go its start ramp); concurrency.go the adaptive in-flight limit; outcome.go settling
-// records (delivered, dead-lettered, rejected, unsent) and their error text;
+// control (adaptive.go its AIMD, ramp.go its start ramp); concurrency.go the
+// adaptive in-flight limit; outcome.go settling records (delivered,
+// dead-lettered, rejected, unsent) and their error text;
 // stats.go accounting; hooks.go the per-call hooks; deadletter.go the
 // dead-letter sink.
 //
