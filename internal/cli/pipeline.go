@@ -96,12 +96,13 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 	if !spec.opts.NoQuotaLookup {
 		lookup = startQuotaLookup(ctx, cfg, awsOpts, spec.opts.Stream, g.logger)
 	}
-	if err := checkStream(ctx, client, spec.opts.Stream, cfg.Region, g.logger); err != nil {
+	created, err := checkStream(ctx, client, spec.opts.Stream, cfg.Region, g.logger)
+	if err != nil {
 		lookup.stop()
 		r.closeInput()
 		return nil, err
 	}
-	r.quota = lookup.wait()
+	r.quota = lookup.wait(created)
 	r.sink = producer.NewFileSink(spec.deadLetter)
 	// The dead-letter file must be writable before anything is sent: a
 	// record that fails later must have a durable place to go.

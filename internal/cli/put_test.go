@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 
 	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/testutil/backend"
 	"github.com/firehose-tools/firehose/internal/ui"
 )
 
@@ -540,6 +541,47 @@ func TestPutReadsQuotaFromCloudWatch(t *testing.T) {
 		t.Errorf("--no-quota-lookup: quota %+v read anyway", *third.StreamQuota)
 	}
 	assertExactlyOnce(t, deliveredLines(t, objects()), want)
+}
+
+// TestPutQuotaOfAnEarlierStream: CloudWatch keeps a deleted stream's
+// limit metrics, under the same name as a stream created since. A put on
+// the new stream does not take the earlier one's quota for its own; on the
+// earlier stream, two days after its traffic, it read it.
+func TestPutQuotaOfAnEarlierStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	const stream, quota = "recreated", 300 << 10
+	var behind atomic.Int64 // the emulator's clock runs this far behind
+	behind.Store(int64(4 * 24 * time.Hour))
+	endpoint, _ := startEmulatorBackend(t, stream,
+		emulator.Quotas(emulator.QuotaConfig{BytesPerSecond: quota, RecordsPerSecond: 100_000, RequestsPerSecond: 1000}),
+		emulator.Clock(func() time.Time { return time.Now().Add(-time.Duration(behind.Load())) }))
+	put := func(seed int64) ui.SummaryJSON {
+		t.Helper()
+		input, _ := writeInput(t, 20, seed)
+		code, out, errOut := runCLI(t, nil, "--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json", "put",
+			"--stream", stream, "--dead-letter", filepath.Join(t.TempDir(), "dl.ndjson"), "--no-checkpoint", input)
+		if code != 0 {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		return summaryJSON(t, out)
+	}
+
+	put(51) // four days ago: the stream's first traffic
+	behind.Store(int64(2 * 24 * time.Hour))
+	if q := put(52).StreamQuota; q == nil || q.BytesPerSecond != quota {
+		t.Fatalf("two days after the stream's traffic: stream quota %+v, want %d B/s", q, quota)
+	}
+	fh := firehose.NewFromConfig(testAWSConfig(endpoint))
+	if _, err := fh.DeleteDeliveryStream(t.Context(), &firehose.DeleteDeliveryStreamInput{DeliveryStreamName: aws.String(stream)}); err != nil {
+		t.Fatal(err)
+	}
+	behind.Store(0)
+	backend.CreateStream(t, endpoint, stream)
+	if q := put(53).StreamQuota; q != nil {
+		t.Errorf("stream created again today: quota %+v read from the earlier stream's metrics, want none", *q)
+	}
 }
 
 // TestPutDoesNotWaitForAnUnansweredCloudWatch: a CloudWatch that never

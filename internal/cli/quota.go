@@ -26,10 +26,12 @@ const (
 
 // quotaLookup reads the stream's quota from CloudWatch's limit metrics
 // while the stream check runs. The quota is zero (not known) when the
-// stream had no traffic in the last day, or when the read fails or takes
-// too long (a policy without cloudwatch:GetMetricData, no CloudWatch at
-// the endpoint or no route to it): the rate control then finds the quota
-// by itself. A nil *quotaLookup (--no-quota-lookup) knows no quota.
+// stream had no traffic in the 455 days CloudWatch keeps them, when they
+// predate the stream (an earlier stream of its name), or when the read
+// fails or takes too long (a policy without cloudwatch:GetMetricData, no
+// CloudWatch at the endpoint or no route to it): the rate control then
+// finds the quota by itself. A nil *quotaLookup (--no-quota-lookup) knows
+// no quota.
 type quotaLookup struct {
 	stream  string
 	logger  *slog.Logger
@@ -48,7 +50,7 @@ func startQuotaLookup(ctx context.Context, cfg aws.Config, awsOpts awsconf.Optio
 		case err != nil:
 			logger.Debug("stream quota: not read from CloudWatch; the rate control finds it", "stream", stream, "error", err.Error())
 		case !q.Known():
-			logger.Debug("stream quota: no limit metrics in CloudWatch (no traffic in the last day); the rate control finds it", "stream", stream)
+			logger.Debug("stream quota: no limit metrics in CloudWatch (no traffic in 455 days); the rate control finds it", "stream", stream)
 		default:
 			logger.Debug("stream quota from CloudWatch", "stream", stream, "bytes_per_second", q.BytesPerSecond,
 				"records_per_second", q.RecordsPerSecond, "requests_per_second", q.RequestsPerSecond, "as_of", q.At)
@@ -60,7 +62,8 @@ func startQuotaLookup(ctx context.Context, cfg aws.Config, awsOpts awsconf.Optio
 
 // wait returns the quota, called when the stream check has answered: the
 // check took as long as the read has run so far, which sets the grace.
-func (l *quotaLookup) wait() cwmetrics.Quota {
+// created is the stream's creation time from the check (zero: not known).
+func (l *quotaLookup) wait(created time.Time) cwmetrics.Quota {
 	if l == nil {
 		return cwmetrics.Quota{}
 	}
@@ -70,6 +73,11 @@ func (l *quotaLookup) wait() cwmetrics.Quota {
 	defer timer.Stop()
 	select {
 	case q := <-l.done:
+		if q.Predates(created) {
+			l.logger.Debug("stream quota: the limit metrics in CloudWatch predate the stream (an earlier stream of its name); the rate control finds it",
+				"stream", l.stream, "as_of", q.At, "created", created)
+			return cwmetrics.Quota{}
+		}
 		return q
 	case <-timer.C:
 		l.logger.Debug("stream quota: CloudWatch did not answer in time; the rate control finds it", "stream", l.stream, "waited", grace)

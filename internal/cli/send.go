@@ -64,7 +64,7 @@ func (o *sendOptions) addFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxRecordsPerSecond, "max-records-per-second", 0, "static limit on records per second (0: none; adaptive control still applies)")
 	fs.Int64Var(&o.MaxBytesPerSecond, "max-bytes-per-second", 0, "static limit on bytes per second (0: none)")
 	fs.IntVar(&o.MaxRequestsPerSecond, "max-requests-per-second", 0, "static limit on API requests per second (0: none)")
-	fs.BoolVar(&o.NoQuotaLookup, "no-quota-lookup", false, "do not read the stream's quota from its CloudWatch limit metrics before sending (a stream with traffic in the last day has them; the quota then caps the rate from the start)")
+	fs.BoolVar(&o.NoQuotaLookup, "no-quota-lookup", false, "do not read the stream's quota from its CloudWatch limit metrics before sending (a stream with traffic in the last 455 days has them; the quota then caps the rate from the start)")
 	fs.BoolVar(&o.NoAdaptive, "no-adaptive", false, "turn off adaptive rate control (slowing down on \"Slow down.\" throttling)")
 	fs.StringVar(&o.DeadLetter, "dead-letter", "", "NDJSON file for records that could not be delivered or were rejected (default: beside the input, its name without the extension + .deadletter.ndjson; firehose-deadletter.ndjson for stdin)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT, SIGTERM or SIGHUP, how long requests in flight may take to finish")
@@ -176,23 +176,28 @@ func (o *sendOptions) newProducer(client producer.Client, sink producer.DeadLett
 // the endpoint does not answer as Firehose (nothing listening, another
 // scheme, another service). Only a policy without
 // firehose:DescribeDeliveryStream and a busy service (5xx, throttling) let
-// the send go on, with a warning: the sends themselves will tell.
-func checkStream(ctx context.Context, client *firehose.Client, stream, region string, logger *slog.Logger) error {
+// the send go on, with a warning: the sends themselves will tell. It
+// returns the stream's creation time (zero when not described).
+func checkStream(ctx context.Context, client *firehose.Client, stream, region string, logger *slog.Logger) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	out, err := client.DescribeDeliveryStream(ctx, &firehose.DescribeDeliveryStreamInput{DeliveryStreamName: aws.String(stream)})
 	if err == nil {
-		if d := out.DeliveryStreamDescription; d != nil && d.DeliveryStreamStatus != "ACTIVE" {
+		d := out.DeliveryStreamDescription
+		if d == nil {
+			return time.Time{}, nil
+		}
+		if d.DeliveryStreamStatus != "ACTIVE" {
 			logger.Warn("delivery stream is not ACTIVE", "stream", stream, "status", string(d.DeliveryStreamStatus))
 		}
-		return nil
+		return aws.ToTime(d.CreateTimestamp), nil
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return err
+		return time.Time{}, err
 	}
 	fatal := producer.AsFatal(err, stream, region)
 	if fatal != nil && !strings.HasPrefix(fatal.Code, "AccessDenied") {
-		return fatal
+		return time.Time{}, fatal
 	}
 	endpoint := endpointOf(client, region)
 	var respErr *awshttp.ResponseError
@@ -204,14 +209,14 @@ func checkStream(ctx context.Context, client *firehose.Client, stream, region st
 	isAWS := errors.As(err, &apiErr) && apiErr.ErrorCode() != ""
 	switch {
 	case status == 0:
-		return fmt.Errorf("%w: no answer from the Firehose endpoint %s within %s (%v): check --endpoint-url or AWS_ENDPOINT_URL (scheme, host and port) and the network",
+		return time.Time{}, fmt.Errorf("%w: no answer from the Firehose endpoint %s within %s (%v): check --endpoint-url or AWS_ENDPOINT_URL (scheme, host and port) and the network",
 			errUnreachable, endpoint, checkTimeout, err)
 	case !isAWS && (status == 404 || status == 405 || status == 501):
-		return fmt.Errorf("%w: %s answered HTTP %d to DescribeDeliveryStream: it is not a Firehose endpoint; check --endpoint-url",
+		return time.Time{}, fmt.Errorf("%w: %s answered HTTP %d to DescribeDeliveryStream: it is not a Firehose endpoint; check --endpoint-url",
 			errUnreachable, endpoint, status)
 	}
 	logger.Warn("could not describe the delivery stream; sending anyway", "stream", stream, "endpoint", endpoint, "error", err.Error())
-	return nil
+	return time.Time{}, nil
 }
 
 // checkTimeout bounds the check of the stream before a send.

@@ -65,8 +65,49 @@ func TestFetchQuotaAgainstEmulator(t *testing.T) {
 				got.RequestsPerSecond != want.RequestsPerSecond || !got.Known() {
 				t.Errorf("quota = %+v, want %+v", got, want)
 			}
-			if got.At.Before(before.Add(-quotaPeriod)) || got.At.After(time.Now()) {
-				t.Errorf("quota as of %v, want the period of the put (%v)", got.At, before)
+			if day := before.UTC().Truncate(quotaPeriod); !got.At.Equal(day) {
+				t.Errorf("quota as of %v, want the start of the put's day (%v)", got.At, day)
+			}
+			if got.Predates(before) || !got.Predates(before.Add(quotaPeriod)) {
+				t.Errorf("quota as of %v: Predates(%v) = %v, Predates(a day later) = %v; want false, true",
+					got.At, before, got.Predates(before), got.Predates(before.Add(quotaPeriod)))
+			}
+		})
+	}
+}
+
+// TestFetchQuotaLooksBackMonths: the limit metrics of a stream's last
+// traffic are found as long as CloudWatch keeps them (455 days), not only
+// on the day of the traffic: a weekly job's stream tells its quota too.
+func TestFetchQuotaLooksBackMonths(t *testing.T) {
+	quota := emulator.QuotaConfig{BytesPerSecond: 3 << 20, RecordsPerSecond: 70_000, RequestsPerSecond: 900}
+	for _, tc := range []struct {
+		name  string
+		ago   time.Duration
+		known bool
+	}{
+		{"a day ago", 30 * time.Hour, true},
+		{"ten days ago", 10 * 24 * time.Hour, true},
+		{"a year ago", 365 * 24 * time.Hour, true},
+		{"older than CloudWatch keeps", QuotaWindow + 48*time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The emulator's clock runs tc.ago behind: its traffic, and
+			// the limit metrics that come with it, are that old.
+			stream := "quota-months"
+			cw, put := newStream(t, awsconf.ProtocolCBOR, stream, emulator.Quotas(quota),
+				emulator.Clock(func() time.Time { return time.Now().Add(-tc.ago) }))
+			put(1, 8)
+			got, err := FetchQuota(t.Context(), cw, stream, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Known() != tc.known {
+				t.Fatalf("traffic %s: quota %+v, known %v, want %v", tc.name, got, got.Known(), tc.known)
+			}
+			if day := time.Now().Add(-tc.ago).UTC().Truncate(quotaPeriod); tc.known &&
+				(got.BytesPerSecond != float64(quota.BytesPerSecond) || !got.At.Equal(day)) {
+				t.Errorf("traffic %s: quota %+v, want %d B/s as of %v", tc.name, got, quota.BytesPerSecond, day)
 			}
 		})
 	}

@@ -51,7 +51,8 @@ type SummaryJSON struct {
 }
 
 // StreamQuotaJSON is the stream's quota as CloudWatch's limit metrics
-// reported it, with the time of their newest datapoint.
+// reported it, as of the stream's last UTC day with traffic (AsOf is that
+// day's start).
 type StreamQuotaJSON struct {
 	BytesPerSecond    float64   `json:"bytes_per_second"`
 	RecordsPerSecond  float64   `json:"records_per_second"`
