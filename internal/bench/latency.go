@@ -113,6 +113,10 @@ func (c *config) latencyCases() []latencyCase {
 			records: c.latencyRecords, size: smallRecordBytes, timeTarget: true, throttleLimit: targetLatencyThrottled},
 		{name: "100 ms, 5 MiB/s", prefix: "L100", latency: 100 * time.Millisecond, producers: 1,
 			records: c.latencyRecords, size: smallRecordBytes, timeTarget: true, throttleLimit: targetLatencyThrottled},
+		// The far end of the "loopback to 200 ms": the same
+		// targets as at 25 and 100 ms.
+		{name: "200 ms, 5 MiB/s", prefix: "L200", latency: 200 * time.Millisecond, producers: 1,
+			records: c.latencyRecords, size: smallRecordBytes, timeTarget: true, throttleLimit: targetLatencyThrottled},
 		{name: "0 ms, 2 MiB/s", prefix: "Z2", quotaBytes: sharedQuotaBytes, producers: 1,
 			records: c.latencyRecords, size: smallRecordBytes, throttleLimit: targetLatencyThrottled},
 		{name: "4 producers, 20 ms, 2 MiB/s", prefix: "P", latency: 20 * time.Millisecond, quotaBytes: sharedQuotaBytes,

@@ -262,9 +262,10 @@ func TestLatencyCaseSetup(t *testing.T) {
 	}{
 		{"default quota at 25 ms", cases[0], "--fault-latency 25ms", 1, 5 * mib},
 		{"default quota at 100 ms", cases[2], "--fault-latency 100ms", 1, 5 * mib},
-		{"2 MiB/s, no latency", cases[4], "--quota-bytes-per-second 2097152", 1, 2 * mib},
-		{"four producers", cases[6], "--fault-latency 20ms --quota-bytes-per-second 2097152", 4, 2 * mib},
-		{"eight producers", cases[8], "--fault-latency 20ms --quota-bytes-per-second 2097152", 8, 2 * mib},
+		{"default quota at 200 ms", cases[4], "--fault-latency 200ms", 1, 5 * mib},
+		{"2 MiB/s, no latency", cases[6], "--quota-bytes-per-second 2097152", 1, 2 * mib},
+		{"four producers", cases[8], "--fault-latency 20ms --quota-bytes-per-second 2097152", 4, 2 * mib},
+		{"eight producers", cases[10], "--fault-latency 20ms --quota-bytes-per-second 2097152", 8, 2 * mib},
 		{"raised quota", latencyCase{latency: 50 * time.Millisecond, quotaBytes: raisedQuotaBytes, quotaRecords: raisedQuotaRecords,
 			quotaRequests: raisedQuotaRequests, producers: 1},
 			"--fault-latency 50ms --quota-bytes-per-second 52428800 --quota-records-per-second 500000 --quota-requests-per-second 10000", 1, 50 * mib},
@@ -299,10 +300,10 @@ func TestLatencyCaseSetup(t *testing.T) {
 	// Each case runs on a new stream, then on a stream used before; the
 	// eight producers only on a stream used before, with the four's input
 	// split among them.
-	if len(cases) != 9 {
-		t.Fatalf("%d cases, want 9", len(cases))
+	if len(cases) != 11 {
+		t.Fatalf("%d cases, want 11", len(cases))
 	}
-	if crowd := cases[8]; !crowd.usedBefore || crowd.records*crowd.producers != cases[6].records*cases[6].producers ||
+	if crowd := cases[10]; !crowd.usedBefore || crowd.records*crowd.producers != cases[8].records*cases[8].producers ||
 		crowd.throttleLimit != 0 || crowd.timeTarget || crowd.spreadTarget {
 		t.Errorf("the crowd case %+v: used before, the four producers' input, no targets", crowd)
 	}
