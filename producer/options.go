@@ -25,6 +25,7 @@ type config struct {
 	maxRecordsPerSecond  float64
 	maxBytesPerSecond    float64
 	maxRequestsPerSecond float64
+	quota                Quota // see KnownQuota
 	adaptive             bool
 	sink                 DeadLetterSink
 	logger               *slog.Logger

@@ -159,6 +159,7 @@ func New(client Client, stream string, opts ...Option) (*Producer, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.applyQuota()
 	if err := cfg.validate(stream); err != nil {
 		return nil, err
 	}

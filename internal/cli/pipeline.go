@@ -13,7 +13,6 @@ import (
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/checkpoint"
-	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/internal/logging"
 	"github.com/firehose-tools/firehose/internal/ui"
 	"github.com/firehose-tools/firehose/producer"
@@ -60,7 +59,7 @@ type sendRun struct {
 	// latency measures the API calls for the summary's percentiles.
 	latency ui.LatencyHistogram
 	// quota is the stream's quota read from CloudWatch (zero: not known).
-	quota cwmetrics.Quota
+	quota producer.Quota
 
 	ckpt    *checkpointState // nil without a checkpoint
 	resumed int64            // records settled by earlier runs
@@ -126,8 +125,9 @@ func openSend(ctx context.Context, g *globalOptions, spec sendSpec) (*sendRun, e
 		// stays after the checkpoint's watermark and is sent on resume.
 		extra = append(extra, producer.DeadLetterOnStop(false))
 	}
-	opts := spec.opts.withQuota(r.quota)
-	p, err := opts.newProducer(client, r.sink, g.logger, extra...)
+	// The stream's quota as static limits; a lower --max-*-per-second wins.
+	extra = append(extra, producer.KnownQuota(r.quota))
+	p, err := spec.opts.newProducer(client, r.sink, g.logger, extra...)
 	if err != nil {
 		r.closeInput()
 		_ = r.sink.Close()

@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/firehose-tools/firehose/internal/awsconf"
-	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/producer"
 )
 
@@ -37,15 +36,15 @@ type quotaLookup struct {
 	logger  *slog.Logger
 	started time.Time
 	cancel  context.CancelFunc
-	done    chan cwmetrics.Quota
+	done    chan producer.Quota
 }
 
 // startQuotaLookup starts the read, at the same time as the stream check.
 func startQuotaLookup(ctx context.Context, cfg aws.Config, awsOpts awsconf.Options, stream string, logger *slog.Logger) *quotaLookup {
 	ctx, cancel := context.WithTimeout(ctx, quotaTimeout)
-	l := &quotaLookup{stream: stream, logger: logger, started: time.Now(), cancel: cancel, done: make(chan cwmetrics.Quota, 1)}
+	l := &quotaLookup{stream: stream, logger: logger, started: time.Now(), cancel: cancel, done: make(chan producer.Quota, 1)}
 	go func() {
-		q, err := cwmetrics.FetchQuota(ctx, awsconf.CloudWatch(cfg, awsOpts), stream, time.Now())
+		q, err := producer.ReadQuota(ctx, awsconf.CloudWatch(cfg, awsOpts), stream)
 		switch {
 		case err != nil:
 			logger.Debug("stream quota: not read from CloudWatch; the rate control finds it", "stream", stream, "error", err.Error())
@@ -53,7 +52,7 @@ func startQuotaLookup(ctx context.Context, cfg aws.Config, awsOpts awsconf.Optio
 			logger.Debug("stream quota: no limit metrics in CloudWatch (no traffic in 455 days); the rate control finds it", "stream", stream)
 		default:
 			logger.Debug("stream quota from CloudWatch", "stream", stream, "bytes_per_second", q.BytesPerSecond,
-				"records_per_second", q.RecordsPerSecond, "requests_per_second", q.RequestsPerSecond, "as_of", q.At)
+				"records_per_second", q.RecordsPerSecond, "requests_per_second", q.RequestsPerSecond, "as_of", q.AsOf)
 		}
 		l.done <- q
 	}()
@@ -63,9 +62,9 @@ func startQuotaLookup(ctx context.Context, cfg aws.Config, awsOpts awsconf.Optio
 // wait returns the quota, called when the stream check has answered: the
 // check took as long as the read has run so far, which sets the grace.
 // created is the stream's creation time from the check (zero: not known).
-func (l *quotaLookup) wait(created time.Time) cwmetrics.Quota {
+func (l *quotaLookup) wait(created time.Time) producer.Quota {
 	if l == nil {
-		return cwmetrics.Quota{}
+		return producer.Quota{}
 	}
 	defer l.cancel()
 	grace := max(minQuotaGrace, quotaGraceRTTs*time.Since(l.started))
@@ -75,13 +74,13 @@ func (l *quotaLookup) wait(created time.Time) cwmetrics.Quota {
 	case q := <-l.done:
 		if q.Predates(created) {
 			l.logger.Debug("stream quota: the limit metrics in CloudWatch predate the stream (an earlier stream of its name); the rate control finds it",
-				"stream", l.stream, "as_of", q.At, "created", created)
-			return cwmetrics.Quota{}
+				"stream", l.stream, "as_of", q.AsOf, "created", created)
+			return producer.Quota{}
 		}
 		return q
 	case <-timer.C:
 		l.logger.Debug("stream quota: CloudWatch did not answer in time; the rate control finds it", "stream", l.stream, "waited", grace)
-		return cwmetrics.Quota{}
+		return producer.Quota{}
 	}
 }
 
@@ -90,22 +89,4 @@ func (l *quotaLookup) stop() {
 	if l != nil {
 		l.cancel()
 	}
-}
-
-// withQuota returns the options with the stream's known quota as their
-// static limits: each of the three --max-*-per-second flags is lowered to
-// the quota where it is unset or higher. A bytes/s quota under what the
-// producer accepts as a limit is left to the rate control.
-func (o sendOptions) withQuota(q cwmetrics.Quota) sendOptions {
-	binds := func(flag, quota float64) bool { return quota >= 1 && (flag <= 0 || quota < flag) }
-	if binds(float64(o.MaxBytesPerSecond), q.BytesPerSecond) && q.BytesPerSecond >= producer.MinBytesPerSecond {
-		o.MaxBytesPerSecond = int64(q.BytesPerSecond)
-	}
-	if binds(float64(o.MaxRecordsPerSecond), q.RecordsPerSecond) {
-		o.MaxRecordsPerSecond = int(q.RecordsPerSecond)
-	}
-	if binds(float64(o.MaxRequestsPerSecond), q.RequestsPerSecond) {
-		o.MaxRequestsPerSecond = int(q.RequestsPerSecond)
-	}
-	return o
 }

@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/producer"
 )
 
@@ -31,7 +30,7 @@ type Summary struct {
 	ConcurrencyLimit int
 	// StreamQuota is the stream's quota as CloudWatch's limit metrics
 	// reported it before the run (not Known: not shown).
-	StreamQuota cwmetrics.Quota
+	StreamQuota producer.Quota
 	// Packed says records were packed (--pack): no hint to pack then.
 	Packed bool
 	// LatencyP50 and LatencyP99 are percentiles of the successful API

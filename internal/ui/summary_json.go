@@ -103,7 +103,7 @@ func (s Summary) JSON() SummaryJSON {
 	}
 	if q := s.StreamQuota; q.Known() {
 		doc.StreamQuota = &StreamQuotaJSON{BytesPerSecond: q.BytesPerSecond, RecordsPerSecond: q.RecordsPerSecond,
-			RequestsPerSecond: q.RequestsPerSecond, AsOf: q.At}
+			RequestsPerSecond: q.RequestsPerSecond, AsOf: q.AsOf}
 	}
 	return doc
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firehose-tools/firehose/internal/cwmetrics"
 	"github.com/firehose-tools/firehose/producer"
 )
 
@@ -108,8 +107,8 @@ func TestRenderSummary(t *testing.T) {
 		},
 		{
 			name: "quota from CloudWatch",
-			s: Summary{StreamQuota: cwmetrics.Quota{BytesPerSecond: 5 << 20, RecordsPerSecond: 500_000, RequestsPerSecond: 2000,
-				At: time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)}},
+			s: Summary{StreamQuota: producer.Quota{BytesPerSecond: 5 << 20, RecordsPerSecond: 500_000, RequestsPerSecond: 2000,
+				AsOf: time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)}},
 			complete:  true,
 			wantLines: []string{"stream quota (CloudWatch)  5.0 MiB/s, 500,000 rec/s, 2,000 req/s"},
 		},
@@ -174,8 +173,8 @@ func TestRenderSummaryJSON(t *testing.T) {
 		},
 		{
 			name: "quota from CloudWatch",
-			s: Summary{StreamQuota: cwmetrics.Quota{BytesPerSecond: 5 << 20, RecordsPerSecond: 500_000, RequestsPerSecond: 2000,
-				At: time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)}},
+			s: Summary{StreamQuota: producer.Quota{BytesPerSecond: 5 << 20, RecordsPerSecond: 500_000, RequestsPerSecond: 2000,
+				AsOf: time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)}},
 			want: `{"records_read":0,"delivered":0,"dead_lettered":0,"rejected":0,"unsent":0,"lost":0,"complete":true,` +
 				`"possible_duplicates":0,"retries":0,"failed_put_count":0,"throttled_records":0,"put_record_calls":0,` +
 				`"put_record_batch_calls":0,"request_errors":0,"firehose_records":0,"bytes":0,"billed_bytes":0,` +
@@ -216,7 +215,7 @@ func TestRenderSummaryFits80Columns(t *testing.T) {
 			BilledBytes: 102_394_880_000,
 		},
 		Elapsed: 3*time.Hour + 25*time.Minute, DeadLetterPath: "/tmp/sample_records.deadletter.ndjson", ConcurrencyLimit: 24,
-		StreamQuota: cwmetrics.Quota{BytesPerSecond: 50 << 20, RecordsPerSecond: 5_000_000, RequestsPerSecond: 10_000},
+		StreamQuota: producer.Quota{BytesPerSecond: 50 << 20, RecordsPerSecond: 5_000_000, RequestsPerSecond: 10_000},
 		LatencyP50:  1280 * time.Microsecond, LatencyP99: 458752 * time.Microsecond,
 	}
 	var buf bytes.Buffer
