@@ -19,14 +19,8 @@ import (
 // the stream.
 func quotaStream(t *testing.T, protocol, stream string, opts ...emulator.Option) (CloudWatchAPI, func()) {
 	t.Helper()
-	url, _ := backend.StartEmulator(t, stream, opts...)
-	awsOpts := awsconf.Options{EndpointURL: url, Local: true, CloudWatchProtocol: protocol}
-	cfg, err := awsconf.Load(t.Context(), awsOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fh := awsconf.Firehose(cfg)
-	put := func() {
+	fh, cw := backend.EmulatorClients(t, stream, protocol, opts...)
+	return cw, func() {
 		t.Helper()
 		_, err := fh.PutRecordBatch(t.Context(), &firehose.PutRecordBatchInput{DeliveryStreamName: aws.String(stream),
 			Records: []ftypes.Record{{Data: []byte("{\"a\":1}\n")}}})
@@ -34,7 +28,6 @@ func quotaStream(t *testing.T, protocol, stream string, opts ...emulator.Option)
 			t.Fatal(err)
 		}
 	}
-	return awsconf.CloudWatch(cfg, awsOpts), put
 }
 
 // TestReadQuotaAgainstEmulator reads a stream's quota from the limit

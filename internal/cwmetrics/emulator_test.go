@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	ftypes "github.com/aws/aws-sdk-go-v2/service/firehose/types"
 
-	"github.com/firehose-tools/firehose/emulator"
 	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/testutil/backend"
 )
@@ -40,16 +39,10 @@ func TestFetchAgainstEmulator(t *testing.T) {
 // newStream starts an emulator with a stream and returns a CloudWatch
 // client speaking protocol to it and a function that sends one
 // PutRecordBatch of n records of size bytes to the stream.
-func newStream(t *testing.T, protocol, stream string, opts ...emulator.Option) (API, func(n, size int)) {
+func newStream(t *testing.T, protocol, stream string) (API, func(n, size int)) {
 	t.Helper()
-	url, _ := backend.StartEmulator(t, stream, opts...)
-	awsOpts := awsconf.Options{EndpointURL: url, Local: true, CloudWatchProtocol: protocol}
-	cfg, err := awsconf.Load(t.Context(), awsOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fh := awsconf.Firehose(cfg)
-	put := func(n, size int) {
+	fh, cw := backend.EmulatorClients(t, stream, protocol)
+	return cw, func(n, size int) {
 		t.Helper()
 		batch := make([]ftypes.Record, n)
 		for i := range batch {
@@ -59,5 +52,4 @@ func newStream(t *testing.T, protocol, stream string, opts ...emulator.Option) (
 			t.Fatal(err)
 		}
 	}
-	return awsconf.CloudWatch(cfg, awsOpts), put
 }

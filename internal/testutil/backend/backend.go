@@ -14,11 +14,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/firehose"
 	"github.com/aws/aws-sdk-go-v2/service/firehose/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/firehose-tools/firehose/emulator"
+	"github.com/firehose-tools/firehose/internal/awsconf"
 	"github.com/firehose-tools/firehose/internal/testutil/motoserver"
 )
 
@@ -105,6 +107,20 @@ func StartEmulatorServer(t *testing.T, stream string, opts ...emulator.Option) (
 		}
 		return ReadTree(t, filepath.Join(dir, "data", Bucket))
 	}
+}
+
+// EmulatorClients starts an emulator with stream (see StartEmulator) and
+// returns a Firehose client for it and a CloudWatch client speaking
+// protocol (awsconf.ProtocolCBOR, the SDK's default, or ProtocolJSON).
+func EmulatorClients(t *testing.T, stream, protocol string, opts ...emulator.Option) (*firehose.Client, *cloudwatch.Client) {
+	t.Helper()
+	url, _ := StartEmulator(t, stream, opts...)
+	awsOpts := awsconf.Options{EndpointURL: url, Local: true, CloudWatchProtocol: protocol}
+	cfg, err := awsconf.Load(t.Context(), awsOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return awsconf.Firehose(cfg), awsconf.CloudWatch(cfg, awsOpts)
 }
 
 // StartMoto starts moto_server (see motoserver.Start), creates Bucket and
