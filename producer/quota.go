@@ -119,9 +119,10 @@ func ReadQuota(ctx context.Context, cw CloudWatchAPI, stream string) (Quota, err
 // from your own configuration) as its static limits: each of
 // MaxRecordsPerSecond, MaxBytesPerSecond and MaxRequestsPerSecond becomes
 // the quota's value where that option is unset or higher, whatever the
-// order of the options. Under the quota nothing is throttled, not even in
-// the first second (the service's buckets start full, and a sender that
-// must find the quota goes over it once); the in-flight limit goes
+// order of the options. Under the quota a producer alone on the stream has
+// nothing throttled, not even in the first second (the service's buckets
+// start full, and a sender that must find the quota goes over it once);
+// the in-flight limit goes
 // straight to what the quota needs; and requests carry at most 1/64 of a
 // second of it, so producers sharing the stream lose less when it is full.
 // A limit not known (zero) is left to the adaptive rate control, as is a
