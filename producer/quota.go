@@ -75,9 +75,12 @@ func ReadQuota(ctx context.Context, cw CloudWatchAPI, stream string) (Quota, err
 	end := time.Now().UTC().Truncate(quotaPeriod).Add(quotaPeriod)
 	dims := []types.Dimension{{Name: aws.String("DeliveryStreamName"), Value: aws.String(stream)}}
 	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(end.Add(-quotaWindow)), EndTime: aws.Time(end)}
+	byID := make(map[string]int, len(quotaMetrics)) // query id -> index in quotaMetrics
 	for i, name := range quotaMetrics {
+		id := fmt.Sprintf("q%d", i)
+		byID[id] = i
 		in.MetricDataQueries = append(in.MetricDataQueries, types.MetricDataQuery{
-			Id: aws.String(fmt.Sprintf("q%d", i)),
+			Id: aws.String(id),
 			MetricStat: &types.MetricStat{
 				Metric: &types.Metric{Namespace: aws.String("AWS/Firehose"), MetricName: aws.String(name), Dimensions: dims},
 				Period: aws.Int32(int32(quotaPeriod / time.Second)),
@@ -96,20 +99,18 @@ func ReadQuota(ctx context.Context, cw CloudWatchAPI, stream string) (Quota, err
 			return Quota{}, fmt.Errorf("read the quota of stream %q from CloudWatch: %w", stream, err)
 		}
 		for _, res := range out.MetricDataResults {
-			var i int
-			if _, err := fmt.Sscanf(aws.ToString(res.Id), "q%d", &i); err != nil || i < 0 || i >= len(quotaMetrics) {
+			i, ok := byID[aws.ToString(res.Id)]
+			if !ok {
 				continue
 			}
 			for j := range min(len(res.Timestamps), len(res.Values)) {
 				if ts := res.Timestamps[j]; ts.After(newest[i]) {
 					newest[i], *fields[i] = ts, res.Values[j]
+					if ts.After(q.AsOf) {
+						q.AsOf = ts
+					}
 				}
 			}
-		}
-	}
-	for _, ts := range newest {
-		if ts.After(q.AsOf) {
-			q.AsOf = ts
 		}
 	}
 	return q, nil
