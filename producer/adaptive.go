@@ -10,12 +10,12 @@ const (
 	// adaptiveDecrease is the factor applied to the observed rate on throttling.
 	adaptiveDecrease = 0.7
 	// adaptiveIncrease is the share of the rate at the last cut added back per
-	// adaptiveInterval without throttling.
+	// adaptiveInterval without a cut (see succeeded).
 	adaptiveIncrease = 0.05
 	// adaptiveInterval is how often the rate is probed up.
 	adaptiveInterval = time.Second
 	// adaptiveRelease: once the adaptive limit has grown to this multiple of
-	// the rate at the last cut without throttling, it is lifted altogether.
+	// the rate at the last cut without another cut, it is lifted altogether.
 	// Four, not two: a producer with a small share of a shared stream grows
 	// by the same absolute step as the others (see recordsMinStep), so its
 	// limit doubles within seconds while the stream is still short of
@@ -96,8 +96,8 @@ func (a *adaptiveRate) lowerTo(accepted float64) bool {
 }
 
 // raise adds steps additive steps of at least minStep (see additiveStep).
-// A limit that grows back to the floor without throttling shows the quota
-// is not below it: the cuts that wanted to go under it were its share of a
+// A limit that grows back to the floor without a cut shows the quota is
+// not below it: the cuts that wanted to go under it were its share of a
 // crowded stream. It is no longer floored, and the full step is back.
 // Kept floored, a producer went on growing by a tenth of its cut, 20 KB/s
 // a second, after the seven others on its 2 MiB/s stream had finished, and
@@ -218,7 +218,11 @@ func (l *limiter) secondLookLocked(now time.Time) bool {
 }
 
 // succeeded tells the limiter a request went through without throttling; at
-// most once per adaptiveInterval it raises the adaptive limits additively.
+// most once per adaptiveInterval since the last cut or raise it raises the
+// adaptive limits additively. Throttled responses in that interval do not
+// hold the raise back (they cut at most once per adaptiveInterval); a rule
+// that waited for a second with none throttled left a latecomer on a shared
+// stream short of its share, and crowded producers floored (see raise).
 func (l *limiter) succeeded() {
 	if !l.adaptive {
 		return

@@ -25,7 +25,7 @@ const (
 // (records/s, bytes/s, requests/s; golang.org/x/time/rate token buckets) and,
 // when Adaptive is on, within a records/s and bytes/s rate found by AIMD:
 // throttled records cut both to adaptiveDecrease of the rate the service
-// accepted over the last second, and every adaptiveInterval without throttling adds
+// accepted over the last second, and every adaptiveInterval without a cut adds
 // adaptiveIncrease of the rate at the cut. Cutting both dimensions by the
 // same factor cuts whichever of them is the binding quota while record sizes
 // stay steady; the other one stays above the traffic and does not bind.

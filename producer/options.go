@@ -160,8 +160,9 @@ func MaxRequestsPerSecond(n int) Option {
 
 // Adaptive turns on adaptive rate control: when records come back throttled
 // ("Slow down."), the producer cuts its records/s and bytes/s rate to 70% of
-// what it was sending and then probes back up by 5% of that every second
-// without throttling (AIMD), never above the static limits. Default true.
+// what it was sending (at most once a second) and then probes back up by 5%
+// of that every second it is not cut again (AIMD), never above the static
+// limits. Default true.
 func Adaptive(on bool) Option { return func(c *config) { c.adaptive = on } }
 
 // DeadLetterTo sets where undeliverable and rejected records go. Default
